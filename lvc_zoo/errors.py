@@ -1,0 +1,94 @@
+"""Every error lvc_zoo raises on purpose, in one hierarchy.
+
+Each class subclasses :class:`LvcZooError` and the closest builtin, so ``except ValueError``
+keeps working, and each message says what to do next.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+__all__ = [
+    "LvcZooError",
+    "UnknownModelError",
+    "QualityError",
+    "WeightsNotFoundError",
+    "ChecksumError",
+    "ConversionError",
+    "ConfigError",
+    "InputError",
+    "BitstreamError",
+    "ModelMismatchError",
+]
+
+
+class LvcZooError(Exception):
+    """Base class of every error raised on purpose by lvc_zoo."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(LvcZooError, KeyError):
+    """A model name that is not in the registry; suggests close names."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(
+            f"Unknown model {name!r}.{hint} Available: {', '.join(sorted(known))} "
+            "(see lvc_zoo.list_models() or `lvc-zoo list`)."
+        )
+        self.name = name
+
+
+class QualityError(LvcZooError, ValueError):
+    """A quality outside the model's valid range."""
+
+    def __init__(self, model: str, quality: object, valid: Sequence[int]) -> None:
+        valid = list(valid)
+        span = f"{valid[0]}..{valid[-1]}" if valid == list(range(valid[0], valid[-1] + 1)) else str(valid)
+        super().__init__(
+            f"Quality {quality!r} is out of range for {model!r}: use an integer in {span} "
+            "(higher is better quality)."
+        )
+        self.quality = quality
+        self.valid = tuple(valid)
+
+
+class WeightsNotFoundError(LvcZooError, FileNotFoundError):
+    """No weights could be found or downloaded; the message says how to get them."""
+
+
+class ChecksumError(LvcZooError, ValueError):
+    """A weights file whose sha256 differs from the recorded one."""
+
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"Checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
+            "The file is corrupt or was modified; delete it and download or convert it again."
+        )
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+class ConversionError(LvcZooError, ValueError):
+    """An official checkpoint that does not convert (unknown or missing keys, wrong shapes)."""
+
+
+class ConfigError(LvcZooError, ValueError):
+    """A config.json or model configuration that cannot be used."""
+
+
+class InputError(LvcZooError, ValueError):
+    """Input frames or files that the codec cannot take (wrong shape, range, size)."""
+
+
+class BitstreamError(LvcZooError, ValueError):
+    """A bitstream that cannot be decoded: truncated, corrupt or of an unknown version."""
+
+
+class ModelMismatchError(BitstreamError):
+    """A bitstream written by another model or other weights than the decoder's."""

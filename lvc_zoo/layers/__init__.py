@@ -1,0 +1,40 @@
+"""Shared base layers: each is used by several models of the zoo."""
+
+from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, upsample2x, warp
+from .blocks import (
+    ConvFFN,
+    DepthConv,
+    DepthConvBlock,
+    GatedConvFFN,
+    ResBlock,
+    ResidualBlockUpsample,
+    ResidualBlockWithStride,
+    UNet,
+    conv1x1,
+    conv3x3,
+    subpel_conv1x1,
+    subpel_conv3x3,
+)
+from .entropy import (
+    QUADTREE_STEPS,
+    Coder,
+    Estimate,
+    FactorizedBitEstimator,
+    Hyperprior,
+    QScale,
+    QuadtreePrior,
+    ReferencePriorFusion,
+    conditional_bits,
+    hyper_transforms,
+    phase_mask,
+)
+from .flow import SpyNet
+
+__all__ = [
+    "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
+    "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
+    "QUADTREE_STEPS", "Coder", "Estimate", "FactorizedBitEstimator", "Hyperprior", "QScale",
+    "QuadtreePrior", "ReferencePriorFusion", "conditional_bits", "hyper_transforms", "phase_mask",
+    "SpyNet",
+]

@@ -1,0 +1,136 @@
+"""Motion compensation: backward warping, offset-diversity alignment, multi-scale contexts.
+
+Offset diversity is the group deformable alignment of DCVC-DC (Li, Li, Lu, CVPR 2023,
+Sec. 3.2): every channel group is warped by several flow-plus-offset fields, each weighted by
+a mask, and a grouped 1x1 convolution fuses the warped copies. Like the official code it is
+built from `grid_sample` warps, not from a deformable convolution, so official weights give
+the same numbers.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .blocks import ResBlock, subpel_conv3x3
+
+__all__ = ["warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion"]
+
+
+def _base_grid(flow: Tensor) -> Tensor:
+    """(B, 2, H, W) sampling grid of the identity warp in grid_sample's [-1, 1] units."""
+    b, _, h, w = flow.shape
+    xs = torch.linspace(-1.0, 1.0, w, device=flow.device, dtype=flow.dtype).view(1, 1, 1, w).expand(b, 1, h, w)
+    ys = torch.linspace(-1.0, 1.0, h, device=flow.device, dtype=flow.dtype).view(1, 1, h, 1).expand(b, 1, h, w)
+    return torch.cat((xs, ys), dim=1)
+
+
+def warp(x: Tensor, flow: Tensor) -> Tensor:
+    """Backward-warp `x` by `flow` (bilinear, border padding, align_corners=True).
+
+    Args:
+        x: (B, C, H, W) frame or features.
+        flow: (B, 2, H, W) displacement in pixels, channels (dx, dy).
+    Returns: (B, C, H, W) samples of `x` at p + flow(p).
+    """
+    h, w = x.shape[-2:]
+    scale_x, scale_y = (w - 1.0) / 2.0, (h - 1.0) / 2.0
+    normalised = torch.cat((flow[:, 0:1] / scale_x, flow[:, 1:2] / scale_y), dim=1)
+    grid = (_base_grid(flow) + normalised).permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def upsample2x(x: Tensor) -> Tensor:
+    """Bilinear 2x upsampling (align_corners=False): (B, C, H, W) -> (B, C, 2H, 2W)."""
+    return F.interpolate(x, (x.shape[-2] * 2, x.shape[-1] * 2), mode="bilinear", align_corners=False)
+
+
+def downsample2x(x: Tensor) -> Tensor:
+    """Bilinear 2x downsampling (align_corners=False): (B, C, H, W) -> (B, C, H//2, W//2)."""
+    return F.interpolate(x, (x.shape[-2] // 2, x.shape[-1] // 2), mode="bilinear", align_corners=False)
+
+
+class OffsetDiversityAlignment(nn.Module):
+    """Group deformable alignment with `offsets` flow-guided offsets per channel group.
+
+    Shapes: feature (B, C, H, W), aux (B, aux_ch, H, W), flow (B, 2, H, W) -> (B, C, H, W).
+
+    The offset branch works at half resolution and predicts, per group and offset, a residual
+    bounded by `max_residual` pixels (tanh) that is added to the decoded flow, and a sigmoid
+    mask. Warped slice j (of groups * offsets) reads feature group j mod groups with offset
+    channels (2j, 2j+1) and mask channel j; the grouped 1x1 `fusion` conv then maps slices
+    2g, 2g+1 to output group g (the official layout, needed for weight compatibility).
+
+    Args:
+        channels: feature channels C (official 48).
+        aux_channels: channels of the auxiliary input (official 48 + 3 + 2: the warped
+            feature, the warped frame and the flow).
+        hidden: width of the offset branch (official 64).
+        groups: channel groups G (official 16).
+        offsets: offsets per group K (official 2).
+        max_residual: bound of the predicted offset residual in pixels (official 40).
+    """
+
+    def __init__(
+        self,
+        channels: int = 48,
+        aux_channels: int = 53,
+        hidden: int = 64,
+        groups: int = 16,
+        offsets: int = 2,
+        max_residual: float = 40.0,
+    ) -> None:
+        super().__init__()
+        if channels % groups:
+            raise ValueError(f"channels ({channels}) must be divisible by groups ({groups})")
+        self.groups = groups
+        self.offsets = offsets
+        self.max_residual = max_residual
+        self.conv_offset = nn.Sequential(
+            nn.Conv2d(aux_channels, hidden, 3, 2, 1),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(hidden, hidden, 3, 1, 1),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(hidden, 3 * groups * offsets, 3, 1, 1),
+        )
+        self.fusion = nn.Conv2d(channels * offsets, channels, 1, 1, groups=groups)
+
+    def forward(self, feature: Tensor, aux: Tensor, flow: Tensor) -> Tensor:
+        b, c, h, w = feature.shape
+        slices = self.groups * self.offsets
+        o1, o2, mask = upsample2x(self.conv_offset(aux)).chunk(3, dim=1)
+        offset = self.max_residual * torch.tanh(torch.cat((o1, o2), dim=1)) + flow.repeat(1, slices, 1, 1)
+        tiled = feature.repeat(1, self.offsets, 1, 1).view(b * slices, c // self.groups, h, w)
+        warped = warp(tiled, offset.view(b * slices, 2, h, w)) * torch.sigmoid(mask).view(b * slices, 1, h, w)
+        return self.fusion(warped.view(b, c * self.offsets, h, w))
+
+
+class MultiScaleContextFusion(nn.Module):
+    """Refines temporal contexts at 1, 1/2 and 1/4 resolution top-down (DCVC-DC / TCM).
+
+    (B, c1, H, W), (B, c2, H/2, W/2), (B, c4, H/4, W/4) -> the same three shapes; each output
+    is its input plus a residual computed from the coarser scales.
+    """
+
+    def __init__(self, c1: int = 48, c2: int = 64, c4: int = 96) -> None:
+        super().__init__()
+        self.conv3_up = subpel_conv3x3(c4, c2, 2)
+        self.res_block3_up = ResBlock(c2)
+        self.conv3_out = nn.Conv2d(c4, c4, 3, padding=1)
+        self.res_block3_out = ResBlock(c4)
+        self.conv2_up = subpel_conv3x3(c2 * 2, c1, 2)
+        self.res_block2_up = ResBlock(c1)
+        self.conv2_out = nn.Conv2d(c2 * 2, c2, 3, padding=1)
+        self.res_block2_out = ResBlock(c2)
+        self.conv1_out = nn.Conv2d(c1 * 2, c1, 3, padding=1)
+        self.res_block1_out = ResBlock(c1)
+
+    def forward(self, context1: Tensor, context2: Tensor, context3: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        context3_up = self.res_block3_up(self.conv3_up(context3))
+        context3_out = self.res_block3_out(self.conv3_out(context3))
+        merged2 = torch.cat((context3_up, context2), dim=1)
+        context2_up = self.res_block2_up(self.conv2_up(merged2))
+        context2_out = self.res_block2_out(self.conv2_out(merged2))
+        context1_out = self.res_block1_out(self.conv1_out(torch.cat((context2_up, context1), dim=1)))
+        return context1 + context1_out, context2 + context2_out, context3 + context3_out

@@ -1,0 +1,208 @@
+"""Convolutional building blocks shared by the DCVC family and the models built on it.
+
+Module and attribute names follow the official DCVC-DC / DCVC-FM layers so that official
+checkpoints convert by key renames alone (e.g. a `DepthConvBlock` holds `block.0` = the
+depthwise unit and `block.1` = the feed-forward unit).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "conv3x3",
+    "conv1x1",
+    "subpel_conv3x3",
+    "subpel_conv1x1",
+    "ResidualBlockWithStride",
+    "ResidualBlockUpsample",
+    "ResBlock",
+    "DepthConv",
+    "ConvFFN",
+    "GatedConvFFN",
+    "DepthConvBlock",
+    "UNet",
+]
+
+
+def conv3x3(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with 'same' padding (stride 2 halves H and W, rounding up)."""
+    return nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=stride, padding=1)
+
+
+def conv1x1(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution."""
+    return nn.Conv2d(in_ch, out_ch, kernel_size=1, stride=stride)
+
+
+def subpel_conv3x3(in_ch: int, out_ch: int, r: int = 2) -> nn.Sequential:
+    """Sub-pixel upsampling: 3x3 conv to out_ch * r^2 channels, then PixelShuffle(r)."""
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch * r**2, kernel_size=3, padding=1), nn.PixelShuffle(r))
+
+
+def subpel_conv1x1(in_ch: int, out_ch: int, r: int = 2) -> nn.Sequential:
+    """Sub-pixel upsampling: 1x1 conv to out_ch * r^2 channels, then PixelShuffle(r)."""
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch * r**2, kernel_size=1), nn.PixelShuffle(r))
+
+
+class ResidualBlockWithStride(nn.Module):
+    """Two 3x3 convs (the first strided) with LeakyReLUs, plus a 1x1 strided shortcut.
+
+    (B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 2) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_ch, out_ch, stride=stride)
+        self.conv2 = conv3x3(out_ch, out_ch)
+        self.downsample = conv1x1(in_ch, out_ch, stride=stride) if stride != 1 else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = nn.functional.leaky_relu(self.conv1(x), 0.01)
+        out = nn.functional.leaky_relu(self.conv2(out), 0.1)
+        identity = self.downsample(x) if self.downsample is not None else x
+        return out + identity
+
+
+class ResidualBlockUpsample(nn.Module):
+    """Sub-pixel 2x upsampling residual block: (B, in_ch, H, W) -> (B, out_ch, 2H, 2W)."""
+
+    def __init__(self, in_ch: int, out_ch: int, upsample: int = 2) -> None:
+        super().__init__()
+        self.subpel_conv = subpel_conv1x1(in_ch, out_ch, upsample)
+        self.conv = conv3x3(out_ch, out_ch)
+        self.upsample = subpel_conv1x1(in_ch, out_ch, upsample)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = nn.functional.leaky_relu(self.subpel_conv(x), 0.01)
+        out = nn.functional.leaky_relu(self.conv(out), 0.1)
+        return out + self.upsample(x)
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block of the DCVC video networks (shape-preserving).
+
+    x + conv2(act(conv1(act(x)))), with an optional final activation and an optional
+    bottleneck halving the inner width.
+    """
+
+    def __init__(self, channels: int, slope: float = 0.01, end_with_relu: bool = False, bottleneck: bool = False) -> None:
+        super().__init__()
+        inner = channels // 2 if bottleneck else channels
+        self.slope = slope
+        self.end_with_relu = end_with_relu
+        self.conv1 = nn.Conv2d(channels, inner, 3, padding=1)
+        self.conv2 = nn.Conv2d(inner, channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.conv1(nn.functional.leaky_relu(x, self.slope))
+        out = self.conv2(nn.functional.leaky_relu(out, self.slope))
+        if self.end_with_relu:
+            out = nn.functional.leaky_relu(out, self.slope)
+        return x + out
+
+
+class DepthConv(nn.Module):
+    """1x1 conv + LeakyReLU, depthwise kxk conv, 1x1 conv, plus a (projected) shortcut.
+
+    Stride 2 halves the resolution; the shortcut is then a 2x2 stride-2 conv.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, depth_kernel: int = 3, stride: int = 1, slope: float = 0.01) -> None:
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"DepthConv supports stride 1 or 2, got {stride}")
+        self.conv1 = nn.Sequential(nn.Conv2d(in_ch, in_ch, 1, stride=stride), nn.LeakyReLU(slope))
+        self.depth_conv = nn.Conv2d(in_ch, in_ch, depth_kernel, padding=depth_kernel // 2, groups=in_ch)
+        self.conv2 = nn.Conv2d(in_ch, out_ch, 1)
+        if stride == 2:
+            self.adaptor: nn.Module | None = nn.Conv2d(in_ch, out_ch, 2, stride=2)
+        elif in_ch != out_ch:
+            self.adaptor = nn.Conv2d(in_ch, out_ch, 1)
+        else:
+            self.adaptor = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = self.adaptor(x) if self.adaptor is not None else x
+        return self.conv2(self.depth_conv(self.conv1(x))) + identity
+
+
+class ConvFFN(nn.Module):
+    """Residual 1x1 feed-forward unit: x + act(conv(act(conv(x)))), inner width 2-4x."""
+
+    def __init__(self, channels: int, slope: float = 0.1) -> None:
+        super().__init__()
+        inner = max(min(channels * 4, 1024), channels * 2)
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, inner, 1),
+            nn.LeakyReLU(slope),
+            nn.Conv2d(inner, channels, 1),
+            nn.LeakyReLU(slope),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv(x)
+
+
+class GatedConvFFN(nn.Module):
+    """Residual gated feed-forward unit: x + conv_out(a * act(b)), (a, b) = conv(x).chunk(2)."""
+
+    def __init__(self, channels: int, slope: float = 0.1) -> None:
+        super().__init__()
+        inner = channels * 2
+        self.slope = slope
+        self.conv = nn.Conv2d(channels, inner * 2, 1)
+        self.conv_out = nn.Conv2d(inner, channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, b = self.conv(x).chunk(2, 1)
+        return x + self.conv_out(a * nn.functional.leaky_relu(b, self.slope))
+
+
+class DepthConvBlock(nn.Module):
+    """`DepthConv` followed by a feed-forward unit (`block.0`, `block.1`).
+
+    Args:
+        gated: use `GatedConvFFN` (the official "DepthConvBlock2", used by the intra codec)
+            instead of `ConvFFN`.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, gated: bool = False, stride: int = 1) -> None:
+        super().__init__()
+        ffn = GatedConvFFN(out_ch) if gated else ConvFFN(out_ch)
+        self.block = nn.Sequential(DepthConv(in_ch, out_ch, stride=stride), ffn)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.block(x)
+
+
+class UNet(nn.Module):
+    """Two-level U-Net of `DepthConvBlock`s with max-pool down and sub-pixel up paths.
+
+    (B, in_ch, H, W) -> (B, out_ch, H, W); H and W must be even twice over (multiples of 4).
+
+    Args:
+        channels: widths at 1, 1/2 and 1/4 resolution (official: 32, 64, 128).
+        gated: use gated feed-forward units (the intra codec's "UNet2").
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, channels: tuple[int, int, int] = (32, 64, 128), gated: bool = False) -> None:
+        super().__init__()
+        c1, c2, c3 = channels
+        self.max_pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.conv1 = DepthConvBlock(in_ch, c1, gated)
+        self.conv2 = DepthConvBlock(c1, c2, gated)
+        self.conv3 = DepthConvBlock(c2, c3, gated)
+        self.context_refine = nn.Sequential(*(DepthConvBlock(c3, c3, gated) for _ in range(4)))
+        self.up3 = subpel_conv1x1(c3, c2, 2)
+        self.up_conv3 = DepthConvBlock(c2 * 2, c2, gated)
+        self.up2 = subpel_conv1x1(c2, c1, 2)
+        self.up_conv2 = DepthConvBlock(c1 * 2, out_ch, gated)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x1 = self.conv1(x)
+        x2 = self.conv2(self.max_pool(x1))
+        x3 = self.context_refine(self.conv3(self.max_pool(x2)))
+        d3 = self.up_conv3(torch.cat((x2, self.up3(x3)), dim=1))
+        return self.up_conv2(torch.cat((x1, self.up2(d3)), dim=1))

@@ -1,0 +1,193 @@
+"""`VideoCodec`: the LightningModule every video codec of the zoo subclasses.
+
+A codec is an intra (I-frame) network and an inter (P-frame) network driven by one loop,
+the official DCVC test loop:
+
+    frame 0 (and every `intra_period`-th) ─► intra.code ─► x_hat ─► inter.start(x_hat) ─► dpb
+    other frames                          ─► inter.code(x, dpb) ─► x_hat, dpb
+
+Frames are replicate-padded on the right and bottom to the model's padding multiple before
+coding and cropped back afterwards. Both networks return reconstructions clamped to [0, 1],
+so the reference a P frame reads is the clamped picture (the official loop clamps the I
+reconstruction in place). The same `code()` of each network serves estimation now and
+encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Protocol
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import InputError, QualityError
+from ..layers.entropy import Coder, Estimate
+
+__all__ = ["VideoCodec", "EstimateResult", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
+
+
+class IntraNetwork(Protocol):
+    """What `VideoCodec` needs of an I-frame network."""
+
+    def code(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder) -> Tensor:
+        """Code one padded frame; returns the clamped (B, 3, H, W) reconstruction."""
+
+
+class InterNetwork(Protocol):
+    """What `VideoCodec` needs of a P-frame network."""
+
+    def start(self, x_hat: Tensor, index: int) -> Any:
+        """Decoded-picture buffer after an I frame at display index `index`."""
+
+    def code(self, x: Tensor | None, dpb: Any, quality: int, coder: Coder) -> tuple[Tensor, Any]:
+        """Code one padded P frame against `dpb`; returns (clamped x_hat, next dpb)."""
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """Result of `VideoCodec.estimate`; fields are also readable as ``res["bits"]``.
+
+    Attributes:
+        recon: (T, 3, H, W) reconstruction in [0, 1], cropped to the input size.
+        bits: estimated bits per frame (sum of the components).
+        components: bits per frame and latent, e.g. {"y": [...], "z": [...], "mv_y": ...};
+            a latent a frame does not code (motion in an I frame) counts 0.
+        psnr: RGB PSNR in dB per frame against the input (peak 1).
+        frame_types: "I" or "P" per frame.
+    """
+
+    recon: Tensor
+    bits: list[float]
+    components: dict[str, list[float]]
+    psnr: list[float]
+    frame_types: list[str]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def bpp(self) -> list[float]:
+        """Bits per pixel per frame."""
+        pixels = self.recon.shape[-2] * self.recon.shape[-1]
+        return [b / pixels for b in self.bits]
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Replicate-pad (B, C, H, W) on the right and bottom to a multiple of `multiple`."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+def psnr(x_hat: Tensor, x: Tensor) -> float:
+    """PSNR in dB with peak 1, computed in float32 as the official DCVC test does."""
+    mse = torch.mean((x_hat.float() - x.float()) ** 2)
+    return float(20 * torch.log10(1 / torch.sqrt(mse))) if mse > 0 else math.inf
+
+
+class VideoCodec(L.LightningModule):
+    """Base class of the zoo's video codecs (an intra and an inter network and their loop).
+
+    Args:
+        intra: I-frame network (`IntraNetwork`).
+        inter: P-frame network (`InterNetwork`).
+        qualities: valid user-facing qualities (higher is better).
+        padding_multiple: frames are padded to a multiple of this before coding.
+    """
+
+    #: registry name of the model; subclasses set it, `lvc_zoo.load` may override per instance.
+    model_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        intra: nn.Module,
+        inter: nn.Module,
+        qualities: Sequence[int],
+        padding_multiple: int = 16,
+    ) -> None:
+        super().__init__()
+        self.intra = intra
+        self.inter = inter
+        self.qualities = tuple(qualities)
+        self.padding_multiple = padding_multiple
+        self.quality = self.qualities[-1]
+
+    # ----------------------------------------------------------------------------- helpers
+    def check_quality(self, quality: int | None) -> int:
+        """Return `quality`, or the default one when None; raise QualityError if invalid."""
+        if quality is None:
+            return self.quality
+        if isinstance(quality, bool) or not isinstance(quality, int) or quality not in self.qualities:
+            raise QualityError(self.model_name or type(self).__name__, quality, self.qualities)
+        return quality
+
+    def check_frames(self, frames: Tensor) -> Tensor:
+        """Validate (T, 3, H, W) RGB frames in [0, 1] and return them as float32."""
+        if not isinstance(frames, Tensor) or frames.ndim != 4 or frames.shape[1] != 3:
+            shape = tuple(frames.shape) if isinstance(frames, Tensor) else type(frames).__name__
+            raise InputError(f"frames must be a (T, 3, H, W) RGB tensor, got {shape}.")
+        if frames.shape[0] == 0:
+            raise InputError("frames is empty: pass at least one frame.")
+        if not frames.is_floating_point():
+            raise InputError(f"frames must be float in [0, 1], got dtype {frames.dtype}; divide 8-bit input by 255.")
+        if frames.min() < 0 or frames.max() > 1:
+            raise InputError("frames must lie in [0, 1]; clamp or rescale the input first.")
+        return frames.float()
+
+    @staticmethod
+    def is_intra(index: int, intra_period: int) -> bool:
+        """Frame `index` is an I frame: the first one, and every `intra_period`-th if > 0."""
+        return index == 0 or (intra_period > 0 and index % intra_period == 0)
+
+    # ----------------------------------------------------------------------------- coding
+    @torch.inference_mode()
+    def estimate(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> EstimateResult:
+        """Estimate bits and reconstruct a clip without an entropy coder.
+
+        Bits come from the likelihoods of the rounded latents, exactly as the official test
+        loop's estimation path computes them.
+
+        Args:
+            frames: (T, 3, H, W) RGB in [0, 1].
+            quality: one of `self.qualities`; None uses `self.quality`.
+            intra_period: -1 codes only frame 0 as intra; N > 0 every N-th frame too.
+        Returns: an `EstimateResult`.
+        """
+        quality = self.check_quality(quality)
+        frames = self.check_frames(frames).to(self.device)
+        h, w = frames.shape[-2:]
+        bits: list[float] = []
+        components: dict[str, list[float]] = {}
+        psnrs: list[float] = []
+        types: list[str] = []
+        recons: list[Tensor] = []
+        dpb = None
+        for index in range(frames.shape[0]):
+            x = frames[index : index + 1]
+            x_pad = pad_to_multiple(x, self.padding_multiple)
+            coder = Estimate(mode="round")
+            if self.is_intra(index, intra_period):
+                x_hat = self.intra.code(x_pad, tuple(x_pad.shape[-2:]), quality, coder)
+                dpb = self.inter.start(x_hat, index)
+                types.append("I")
+            else:
+                x_hat, dpb = self.inter.code(x_pad, dpb, quality, coder)
+                types.append("P")
+            x_hat = x_hat[..., :h, :w]
+            recons.append(x_hat)
+            frame_bits = {tag: float(b) for tag, b in coder.bits.items()}
+            for tag in frame_bits.keys() - components.keys():
+                components[tag] = [0.0] * index
+            for tag in components:
+                components[tag].append(frame_bits.get(tag, 0.0))
+            bits.append(float(coder.total_bits()))
+            psnrs.append(psnr(x_hat, x))
+        return EstimateResult(torch.cat(recons), bits, components, psnrs, types)
