@@ -54,7 +54,8 @@ def downsample2x(x: Tensor) -> Tensor:
 class OffsetDiversityAlignment(nn.Module):
     """Group deformable alignment with `offsets` flow-guided offsets per channel group.
 
-    Shapes: feature (B, C, H, W), aux (B, aux_ch, H, W), flow (B, 2, H, W) -> (B, C, H, W).
+    Shapes: feature (B, C, H, W), aux (B, aux_ch, H, W), flow (B, 2, H, W) -> (B, C, H, W);
+    H and W even (the offset branch runs at half resolution and is upsampled back).
 
     The offset branch works at half resolution and predicts, per group and offset, a residual
     bounded by `max_residual` pixels (tanh) that is added to the decoded flow, and a sigmoid

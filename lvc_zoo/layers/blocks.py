@@ -49,11 +49,14 @@ def subpel_conv1x1(in_ch: int, out_ch: int, r: int = 2) -> nn.Sequential:
 class ResidualBlockWithStride(nn.Module):
     """Two 3x3 convs (the first strided) with LeakyReLUs, plus a 1x1 strided shortcut.
 
-    (B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride).
+    (B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride). With stride 1 the shortcut is the
+    identity, so in_ch must equal out_ch (as in the official block).
     """
 
     def __init__(self, in_ch: int, out_ch: int, stride: int = 2) -> None:
         super().__init__()
+        if stride == 1 and in_ch != out_ch:
+            raise ValueError(f"stride 1 needs in_ch == out_ch (identity shortcut), got {in_ch} and {out_ch}")
         self.conv1 = conv3x3(in_ch, out_ch, stride=stride)
         self.conv2 = conv3x3(out_ch, out_ch)
         self.downsample = conv1x1(in_ch, out_ch, stride=stride) if stride != 1 else None
@@ -106,7 +109,8 @@ class ResBlock(nn.Module):
 class DepthConv(nn.Module):
     """1x1 conv + LeakyReLU, depthwise kxk conv, 1x1 conv, plus a (projected) shortcut.
 
-    Stride 2 halves the resolution; the shortcut is then a 2x2 stride-2 conv.
+    Stride 2 halves the resolution; the shortcut is then a 2x2 stride-2 conv, so H and W must
+    be even (the codecs pad frames to a multiple of 16).
     """
 
     def __init__(self, in_ch: int, out_ch: int, depth_kernel: int = 3, stride: int = 1, slope: float = 0.01) -> None:

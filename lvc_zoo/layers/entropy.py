@@ -61,6 +61,9 @@ def _gaussian_cdf(v: Tensor, scale: Tensor) -> Tensor:
     return 0.5 * (1 + torch.erf(v * scale.reciprocal() / math.sqrt(2)))
 
 
+_CDFS = {"laplace": _laplace_cdf, "gaussian": _gaussian_cdf}
+
+
 def conditional_bits(symbols: Tensor, scales: Tensor, distribution: Distribution) -> Tensor:
     """Elementwise bits of integer residuals under a zero-mean Laplace or Gaussian.
 
@@ -71,7 +74,9 @@ def conditional_bits(symbols: Tensor, scales: Tensor, distribution: Distribution
     Returns: bits, same shape, >= 0.
     """
     sigma = scales.clamp(SCALE_MIN, SCALE_MAX)
-    cdf = _laplace_cdf if distribution == "laplace" else _gaussian_cdf
+    cdf = _CDFS.get(distribution)
+    if cdf is None:
+        raise ValueError(f"distribution must be one of {sorted(_CDFS)}, got {distribution!r}")
     return probs_to_bits(cdf(symbols + 0.5, sigma) - cdf(symbols - 0.5, sigma))
 
 
@@ -169,7 +174,7 @@ class Estimate:
     ) -> Tensor:
         if residual is None:
             raise ValueError("Estimate needs the encoder's latents; decoding needs an entropy decoder")
-        symbols = self.quantize(residual * mask)
+        symbols = self.quantize(residual) * mask
         self._add(tag, conditional_bits(symbols, scales * mask, distribution))
         return symbols
 
@@ -220,6 +225,8 @@ class QuadtreePrior(nn.Module):
         super().__init__()
         if channels % 4:
             raise ValueError(f"channels must be a multiple of 4, got {channels}")
+        if distribution not in _CDFS:
+            raise ValueError(f"distribution must be one of {sorted(_CDFS)}, got {distribution!r}")
         self.channels = channels
         self.distribution = distribution
         self.steps = tuple(tuple(s) for s in steps)

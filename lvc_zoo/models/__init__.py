@@ -1,6 +1,6 @@
 """The zoo's codecs: one LightningModule class per paper."""
 
-from .codec import EstimateResult, VideoCodec
+from .codec import EstimateResult, FrameEstimate, VideoCodec
 from .dcvc_dc import DCVCDC, DCVCDCConfig
 
-__all__ = ["VideoCodec", "EstimateResult", "DCVCDC", "DCVCDCConfig"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig"]

@@ -16,7 +16,7 @@ encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
 
@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from ..errors import InputError, QualityError
 from ..layers.entropy import Coder, Estimate
 
-__all__ = ["VideoCodec", "EstimateResult", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
 
 
 class IntraNetwork(Protocol):
@@ -46,6 +46,27 @@ class InterNetwork(Protocol):
 
     def code(self, x: Tensor | None, dpb: Any, quality: int, coder: Coder) -> tuple[Tensor, Any]:
         """Code one padded P frame against `dpb`; returns (clamped x_hat, next dpb)."""
+
+
+@dataclass(frozen=True)
+class FrameEstimate:
+    """One frame's estimate, as `VideoCodec.estimate_frames` yields it.
+
+    Attributes:
+        index: display index in the clip.
+        frame_type: "I" or "P".
+        recon: (1, 3, H, W) reconstruction in [0, 1], cropped to the input size.
+        bits: estimated bits of the frame.
+        components: bits per latent tag ("y", "z", "mv_y", "mv_z", ...).
+        psnr: RGB PSNR in dB against the input (peak 1).
+    """
+
+    index: int
+    frame_type: str
+    recon: Tensor
+    bits: float
+    components: dict[str, float]
+    psnr: float
 
 
 @dataclass(frozen=True)
@@ -90,7 +111,7 @@ def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
 def psnr(x_hat: Tensor, x: Tensor) -> float:
     """PSNR in dB with peak 1, computed in float32 as the official DCVC test does."""
     mse = torch.mean((x_hat.float() - x.float()) ** 2)
-    return float(20 * torch.log10(1 / torch.sqrt(mse))) if mse > 0 else math.inf
+    return math.inf if mse == 0 else float(20 * torch.log10(1 / torch.sqrt(mse)))
 
 
 class VideoCodec(L.LightningModule):
@@ -138,6 +159,8 @@ class VideoCodec(L.LightningModule):
             raise InputError("frames is empty: pass at least one frame.")
         if not frames.is_floating_point():
             raise InputError(f"frames must be float in [0, 1], got dtype {frames.dtype}; divide 8-bit input by 255.")
+        if not torch.isfinite(frames).all():
+            raise InputError("frames contain NaN or infinite values; check the decoder or conversion that made them.")
         if frames.min() < 0 or frames.max() > 1:
             raise InputError("frames must lie in [0, 1]; clamp or rescale the input first.")
         return frames.float()
@@ -148,7 +171,35 @@ class VideoCodec(L.LightningModule):
         return index == 0 or (intra_period > 0 and index % intra_period == 0)
 
     # ----------------------------------------------------------------------------- coding
+    def estimate_frames(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> Iterator[FrameEstimate]:
+        """Estimate frame by frame, yielding each frame's result as soon as it is coded.
+
+        The generator form lets callers time frames or show progress; `estimate` collects it.
+        Arguments as for `estimate`; they are checked before the first frame is coded.
+        """
+        quality = self.check_quality(quality)
+        frames = self.check_frames(frames).to(self.device)
+        return self._estimate_frames(frames, quality, intra_period)
+
     @torch.inference_mode()
+    def _estimate_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[FrameEstimate]:
+        h, w = frames.shape[-2:]
+        dpb = None
+        for index in range(frames.shape[0]):
+            x = frames[index : index + 1]
+            x_pad = pad_to_multiple(x, self.padding_multiple)
+            coder = Estimate(mode="round")
+            if self.is_intra(index, intra_period):
+                x_hat = self.intra.code(x_pad, tuple(x_pad.shape[-2:]), quality, coder)
+                dpb = self.inter.start(x_hat, index)
+                frame_type = "I"
+            else:
+                x_hat, dpb = self.inter.code(x_pad, dpb, quality, coder)
+                frame_type = "P"
+            x_hat = x_hat[..., :h, :w]
+            components = {tag: float(bits) for tag, bits in coder.bits.items()}
+            yield FrameEstimate(index, frame_type, x_hat, float(coder.total_bits()), components, psnr(x_hat, x))
+
     def estimate(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> EstimateResult:
         """Estimate bits and reconstruct a clip without an entropy coder.
 
@@ -161,33 +212,12 @@ class VideoCodec(L.LightningModule):
             intra_period: -1 codes only frame 0 as intra; N > 0 every N-th frame too.
         Returns: an `EstimateResult`.
         """
-        quality = self.check_quality(quality)
-        frames = self.check_frames(frames).to(self.device)
-        h, w = frames.shape[-2:]
-        bits: list[float] = []
-        components: dict[str, list[float]] = {}
-        psnrs: list[float] = []
-        types: list[str] = []
-        recons: list[Tensor] = []
-        dpb = None
-        for index in range(frames.shape[0]):
-            x = frames[index : index + 1]
-            x_pad = pad_to_multiple(x, self.padding_multiple)
-            coder = Estimate(mode="round")
-            if self.is_intra(index, intra_period):
-                x_hat = self.intra.code(x_pad, tuple(x_pad.shape[-2:]), quality, coder)
-                dpb = self.inter.start(x_hat, index)
-                types.append("I")
-            else:
-                x_hat, dpb = self.inter.code(x_pad, dpb, quality, coder)
-                types.append("P")
-            x_hat = x_hat[..., :h, :w]
-            recons.append(x_hat)
-            frame_bits = {tag: float(b) for tag, b in coder.bits.items()}
-            for tag in frame_bits.keys() - components.keys():
-                components[tag] = [0.0] * index
-            for tag in components:
-                components[tag].append(frame_bits.get(tag, 0.0))
-            bits.append(float(coder.total_bits()))
-            psnrs.append(psnr(x_hat, x))
-        return EstimateResult(torch.cat(recons), bits, components, psnrs, types)
+        results = list(self.estimate_frames(frames, quality, intra_period))
+        tags = sorted({tag for r in results for tag in r.components}, key=lambda t: (t.startswith("mv"), t))
+        return EstimateResult(
+            recon=torch.cat([r.recon for r in results]),
+            bits=[r.bits for r in results],
+            components={tag: [r.components.get(tag, 0.0) for r in results] for tag in tags},
+            psnr=[r.psnr for r in results],
+            frame_types=[r.frame_type for r in results],
+        )

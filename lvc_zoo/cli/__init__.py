@@ -1,0 +1,1 @@
+"""Command-line entry points: `lvc-zoo` (see lvc_zoo.cli.main)."""

@@ -1,0 +1,107 @@
+"""`lvc-zoo`, the command line: `list`, `convert` and `demo`.
+
+Every subcommand is a function of parsed arguments returning an exit code. Bad input
+(unknown model, missing file, bad option) prints one actionable line on stderr and exits
+with 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import lvc_zoo
+
+from ..errors import ConversionError, LvcZooError
+from ..hub import save_pretrained, sha256_file
+from ..registry import MODELS, get_spec
+from . import demo
+
+__all__ = ["main"]
+
+PROG = "lvc-zoo"
+
+
+class UsageError(Exception):
+    """A command line argparse rejects; raised instead of argparse's exit so `main` returns 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and do not exit the interpreter."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `lvc-zoo` with `argv` (default: sys.argv[1:]); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args)
+    except (UsageError, LvcZooError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `lvc-zoo` parser with all subcommands."""
+    parser = _Parser(prog=PROG, description="A model zoo of learned video codecs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {lvc_zoo.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="the models, their qualities, papers and weights")
+    listing.set_defaults(run=run_list)
+
+    convert = commands.add_parser("convert", help="official checkpoints -> an lvc_zoo weights directory")
+    convert.add_argument("name", help="registry name, e.g. dcvc_dc")
+    convert.add_argument("--intra", type=Path, required=True, help="official I-frame checkpoint (.pth.tar)")
+    convert.add_argument("--inter", type=Path, required=True, help="official P-frame checkpoint (.pth.tar)")
+    convert.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
+    convert.set_defaults(run=run_convert)
+
+    demo_parser = commands.add_parser("demo", help=demo.HELP)
+    demo.add_arguments(demo_parser)
+    demo_parser.set_defaults(run=demo.run)
+    return parser
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print one row per model: name, aliases, qualities, weights, paper."""
+    rows = [("model", "aliases", "qualities", "weights", "paper")]
+    for spec in sorted(MODELS, key=lambda s: s.name):
+        weights = spec.hub_repo or "none published (lvc-zoo convert)"
+        qualities = f"{spec.qualities[0]}..{spec.qualities[-1]}"
+        rows.append((spec.name, ", ".join(spec.aliases), qualities, weights, spec.paper))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert official checkpoints, check they load strictly, and save them in lvc_zoo format."""
+    spec = get_spec(args.name)
+    state = lvc_zoo.convert_official(spec.name, intra=args.intra, inter=args.inter)
+    codec = lvc_zoo.load(spec.name, pretrained=False)
+    try:
+        codec.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ConversionError(f"the converted checkpoints do not fit {spec.name}: {err}") from err
+    provenance = (
+        f"Converted from the authors' official checkpoints with `{PROG} convert` "
+        f"(lvc_zoo {lvc_zoo.__version__}):\n\n"
+        f"- intra: `{args.intra.name}` (sha256 `{sha256_file(args.intra)}`)\n"
+        f"- inter: `{args.inter.name}` (sha256 `{sha256_file(args.inter)}`)"
+    )
+    out = save_pretrained(codec, args.output, spec.name, provenance=provenance)
+    print(f"Wrote {out} (config.json, model.safetensors, README.md).")
+    print(f"Load it with lvc_zoo.load({spec.name!r}, weights={str(out)!r}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The table of models: one frozen `ModelSpec` per paper, looked up by name or alias.
+
+The table is static so `list_models()` works offline and a typo fails with suggestions
+instead of a download attempt. Builders only build; name lookup, quality checks and weight
+loading live once, in `lvc_zoo.load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ConfigError, QualityError, UnknownModelError
+from .models import DCVCDC, DCVCDCConfig, VideoCodec
+
+__all__ = ["ModelSpec", "MODELS", "get_spec", "list_models", "index_specs"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the zoo knows about one model before building it.
+
+    Attributes:
+        name: registry key, snake_case (`dcvc_dc`).
+        builder: the model's `VideoCodec` subclass; `builder(config)` builds it.
+        config: the default configuration, an instance of `builder.config_class`.
+        qualities: valid user-facing qualities, ascending (higher is better quality).
+        aliases: other accepted spellings (`dcvc-dc`).
+        hub_repo: Hugging Face Hub repo (`ORG/NAME`) of the published weights, or None
+            while none are published.
+        files: sha256 per file of the published weights (empty while none are published).
+        paper: citation of the paper the model reimplements.
+        licence: licence of the weights and the official code (an SPDX id, e.g. "MIT").
+        description: one line on what the model is.
+    """
+
+    name: str
+    builder: type[VideoCodec]
+    config: Any
+    qualities: tuple[int, ...]
+    aliases: tuple[str, ...] = ()
+    hub_repo: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    paper: str = ""
+    licence: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, self.builder.config_class):
+            raise ConfigError(
+                f"ModelSpec {self.name!r}: config is a {type(self.config).__name__}, "
+                f"but {self.builder.__name__} takes a {self.builder.config_class.__name__}."
+            )
+        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+
+    @property
+    def has_published_weights(self) -> bool:
+        """Whether `load(name)` can fetch trained weights without `weights=`."""
+        return self.hub_repo is not None
+
+    def check_quality(self, quality: object) -> None:
+        """Raise QualityError (naming the valid range) unless `quality` is valid or None."""
+        if quality is None:
+            return
+        if isinstance(quality, bool) or not isinstance(quality, int) or quality not in self.qualities:
+            raise QualityError(self.name, quality, self.qualities)
+
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="dcvc_dc",
+        builder=DCVCDC,
+        config=DCVCDCConfig(),
+        qualities=tuple(range(4)),
+        aliases=("dcvc-dc",),
+        hub_repo=None,
+        files={},
+        paper="Li, Li, Lu. Neural Video Compression with Diverse Contexts. CVPR 2023.",
+        licence="MIT",
+        description=(
+            "DCVC-DC: conditional coding with offset-diversity alignment, hierarchical "
+            "quality structure and quadtree entropy model; variable rate by q-scale anchors."
+        ),
+    ),
+)
+"""Every model of the zoo, in the order the papers appeared."""
+
+
+def index_specs(specs: Iterable[ModelSpec]) -> dict[str, ModelSpec]:
+    """Map every name and alias (lower case) to its spec.
+
+    Raises:
+        ConfigError: a name or alias is used twice, or is not lower case, so a lookup
+            could silently pick the wrong model.
+    """
+    index: dict[str, ModelSpec] = {}
+    for spec in specs:
+        for key in (spec.name, *spec.aliases):
+            if key != key.lower():
+                raise ConfigError(f"Registry key {key!r} of {spec.name!r} must be lower case.")
+            if key in index:
+                raise ConfigError(
+                    f"Registry key {key!r} is used by both {index[key].name!r} and {spec.name!r}; "
+                    "names and aliases must be unique."
+                )
+            index[key] = spec
+    return index
+
+
+_INDEX = index_specs(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of model `name` (a registry name or alias, any case).
+
+    Raises:
+        UnknownModelError: no such model; the message suggests close names.
+    """
+    spec = _INDEX.get(name.lower()) if isinstance(name, str) else None
+    if spec is None:
+        raise UnknownModelError(str(name), list_models())
+    return spec
+
+
+def list_models() -> list[str]:
+    """Registry names of the models implemented so far, sorted."""
+    return sorted(spec.name for spec in MODELS)

@@ -1,0 +1,109 @@
+"""The lvc_zoo weights directory: save_pretrained -> load(weights=DIR), verification, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import lvc_zoo
+from lvc_zoo.errors import ChecksumError, ConfigError, WeightsNotFoundError
+from lvc_zoo.hub import config_from_dict, sha256_file
+from lvc_zoo.models import DCVCDC, DCVCDCConfig
+
+HOW_TO = r"no published weights yet.*lvc-zoo convert dcvc_dc --intra I\.pth\.tar --inter P\.pth\.tar -o DIR.*weights=DIR.*pretrained=False"
+
+
+@pytest.fixture(scope="module")
+def small_codec() -> DCVCDC:
+    torch.manual_seed(0)
+    return DCVCDC(DCVCDCConfig.small())
+
+
+@pytest.fixture
+def saved(small_codec: DCVCDC, tmp_path: Path) -> Path:
+    return lvc_zoo.save_pretrained(small_codec, tmp_path / "dcvc_dc_small")
+
+
+def test_save_writes_config_weights_and_card(saved: Path) -> None:
+    assert sorted(p.name for p in saved.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    meta = json.loads((saved / "config.json").read_text())
+    assert meta["model"] == "dcvc_dc"
+    assert meta["config"]["ch_1x"] == DCVCDCConfig.small().ch_1x
+    assert meta["qualities"] == [0, 1, 2, 3]
+    assert meta["quality_to_q_index"] == {"0": 0, "1": 1, "2": 2, "3": 3}
+    assert meta["lvc_zoo_version"] == lvc_zoo.__version__
+    assert meta["files"] == {"model.safetensors": sha256_file(saved / "model.safetensors")}
+    card = (saved / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: lvc_zoo\nlicense: mit\n")
+    assert "Neural Video Compression with Diverse Contexts" in card and "0..3" in card
+
+
+def test_load_returns_the_exact_class_with_identical_state(small_codec: DCVCDC, saved: Path) -> None:
+    codec = lvc_zoo.load("dcvc_dc", 2, weights=saved)
+    assert type(codec) is DCVCDC
+    assert codec.config == DCVCDCConfig.small()
+    assert codec.quality == 2 and codec.model_name == "dcvc_dc" and not codec.training
+    expected, actual = small_codec.state_dict(), codec.state_dict()
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        assert torch.equal(expected[key], actual[key]), key
+
+
+def test_tampered_weights_raise_checksum_error_naming_the_file(saved: Path) -> None:
+    data = bytearray((saved / "model.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (saved / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"model\.safetensors: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}"):
+        lvc_zoo.load("dcvc_dc", weights=saved)
+
+
+def test_weights_of_another_model_raise_config_error(saved: Path) -> None:
+    meta = json.loads((saved / "config.json").read_text())
+    meta["model"] = "dcvc_fm"
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"weights of model 'dcvc_fm', not 'dcvc_dc'"):
+        lvc_zoo.load("dcvc_dc", weights=saved)
+
+
+def test_pretrained_without_weights_says_how_to_get_them() -> None:
+    with pytest.raises(WeightsNotFoundError, match=HOW_TO):
+        lvc_zoo.load("dcvc_dc")
+
+
+def test_hub_ids_are_not_served_yet() -> None:
+    with pytest.raises(WeightsNotFoundError, match="'hf-hub:someone/my-dcvc'.*" + HOW_TO):
+        lvc_zoo.load("dcvc_dc", weights="hf-hub:someone/my-dcvc")
+
+
+def test_missing_directory_and_missing_config(tmp_path: Path) -> None:
+    with pytest.raises(WeightsNotFoundError, match="does not exist"):
+        lvc_zoo.load("dcvc_dc", weights=tmp_path / "nowhere")
+    with pytest.raises(WeightsNotFoundError, match="has no config.json"):
+        lvc_zoo.load("dcvc_dc", weights=tmp_path)
+
+
+def test_save_refuses_a_codec_under_another_class_name(small_codec: DCVCDC, tmp_path: Path) -> None:
+    class Renamed(DCVCDC):
+        pass
+
+    with pytest.raises(ConfigError, match="Cannot save a Renamed as 'dcvc_dc'"):
+        lvc_zoo.save_pretrained(Renamed(DCVCDCConfig.small()), tmp_path)
+
+
+def test_config_from_dict_restores_tuples_and_rejects_unknown_fields(tmp_path: Path) -> None:
+    as_json = json.loads(json.dumps({"unet_channels": [8, 8, 16], "ch_1x": 16}))
+    config = config_from_dict(DCVCDCConfig, as_json, tmp_path / "config.json")
+    assert config.unet_channels == (8, 8, 16) and config.ch_1x == 16
+    with pytest.raises(ConfigError, match=r"no fields \['width'\].*upgrade lvc_zoo"):
+        config_from_dict(DCVCDCConfig, {"width": 3}, tmp_path / "config.json")
+
+
+def test_config_without_a_weights_checksum_is_refused(saved: Path) -> None:
+    meta = json.loads((saved / "config.json").read_text())
+    meta["files"] = {}
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"records no sha256 for model\.safetensors"):
+        lvc_zoo.load("dcvc_dc", weights=saved)

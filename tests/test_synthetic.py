@@ -1,0 +1,76 @@
+"""pan_clip: shape, range, and frames that are exact shifts of each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lvc_zoo.data import pan_clip
+from lvc_zoo.errors import InputError
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    """A random (H, W, 3) uint8 photo stand-in: every shift changes the content."""
+    return np.random.default_rng(0).integers(0, 256, size=(80, 120, 3), dtype=np.uint8)
+
+
+def test_shape_dtype_and_range(image: np.ndarray) -> None:
+    clip = pan_clip(image, 4, (32, 48), (1, 3))
+    assert clip.shape == (4, 3, 32, 48) and clip.dtype == torch.float32
+    assert clip.min() >= 0 and clip.max() <= 1
+    assert clip.is_contiguous()
+
+
+@pytest.mark.parametrize("step", [(0, 8), (2, 5), (-3, 4), (4, -6), (0, 0)])
+def test_consecutive_frames_are_shifted_by_the_step(image: np.ndarray, step: tuple[int, int]) -> None:
+    dy, dx = step
+    clip = pan_clip(image, 5, (32, 40), step)
+    h, w = 32, 40
+    for t in range(4):
+        later = clip[t + 1][:, max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+        earlier = clip[t][:, max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+        assert torch.equal(later, earlier), t
+
+
+def test_frames_are_crops_of_the_image_at_full_precision(image: np.ndarray) -> None:
+    clip = pan_clip(image, 3, (20, 30), (0, 5))
+    as_float = torch.from_numpy(image).permute(2, 0, 1).float() / 255
+    top, left = (80 - 20) // 2, (120 - 30 - 10) // 2  # the path is centred
+    assert torch.equal(clip[0], as_float[:, top : top + 20, left : left + 30])
+
+
+def test_float_images_are_accepted(image: np.ndarray) -> None:
+    assert torch.equal(pan_clip(image / 255.0, 2, (16, 16)), pan_clip(image, 2, (16, 16)))
+
+
+def test_zoom_magnifies_the_centre(image: np.ndarray) -> None:
+    clip = pan_clip(image, 3, (32, 32), (0, 0), zoom=0.25)
+    assert clip.shape == (3, 3, 32, 32) and clip.min() >= 0 and clip.max() <= 1
+    assert torch.equal(clip[0], pan_clip(image, 1, (32, 32))[0])  # frame 0 is not zoomed
+    assert not torch.equal(clip[1], clip[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"frames": 0}, "frames must be a positive integer"),
+        ({"size": (0, 16)}, "size must be"),
+        ({"size": (81, 16)}, r"source height of 81 px .* image has 80 px"),
+        ({"frames": 10, "step": (0, -12)}, r"source width of 124 px \(16 px window \+ 108 px travel\)"),
+        ({"step": (0.5, 1)}, "whole pixels"),
+        ({"zoom": -0.1}, "zoom must be >= 0"),
+    ],
+)
+def test_bad_arguments_raise_input_error(image: np.ndarray, kwargs: dict, match: str) -> None:
+    args = {"frames": 2, "size": (16, 16), "step": (0, 8)} | kwargs
+    with pytest.raises(InputError, match=match):
+        pan_clip(image, **args)
+
+
+def test_bad_images_raise_input_error() -> None:
+    with pytest.raises(InputError, match=r"\(H, W, 3\) RGB"):
+        pan_clip(np.zeros((8, 8), np.uint8), 1, (4, 4))
+    with pytest.raises(InputError, match=r"lie in \[0, 1\]"):
+        pan_clip(np.full((8, 8, 3), 2.0), 1, (4, 4))
