@@ -21,22 +21,21 @@ COMPONENTS = ("y", "z", "mv_y", "mv_z")
 pytestmark = pytest.mark.parity
 
 
-@pytest.fixture(scope="module")
-def converted(request: pytest.FixtureRequest) -> dict[str, DCVCDC]:
-    """One converted full-width model per spec variant ("plain", "ladder"), built once."""
-    return {}
+_MODELS: dict[str, DCVCDC] = {}
+"""Converted full-width models by spec variant, built once per session (each takes seconds)."""
 
 
-def _model(cache: dict[str, DCVCDC], refgen, folder, ladder: bool) -> DCVCDC:
+def _converted_model(refgen, folder, ladder: bool) -> DCVCDC:
+    """DCVC-DC with the refgen weights of the plain or ladder spec, converted and loaded strict."""
     variant = "ladder" if ladder else "plain"
-    if variant not in cache:
+    if variant not in _MODELS:
         suffix = "_ladder" if ladder else ""
         intra = refgen.state_dict_from_spec(folder / f"spec_i{suffix}.json")
         inter = refgen.state_dict_from_spec(folder / f"spec_p{suffix}.json")
         model = lvc_zoo.load("dcvc_dc", pretrained=False)
         model.load_state_dict(lvc_zoo.convert_official("dcvc_dc", intra=intra, inter=inter), strict=True)
-        cache[variant] = model.eval()
-    return cache[variant]
+        _MODELS[variant] = model.eval()
+    return _MODELS[variant]
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -45,10 +44,10 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("golden_name", GOLDENS)
-def test_matches_official_golden(golden_name: str, converted, refgen, reference_dir) -> None:
+def test_matches_official_golden(golden_name: str, refgen, reference_dir) -> None:
     folder = reference_dir / "dcvc_dc"
     golden = np.load(folder / f"{golden_name}.npz")
-    model = _model(converted, refgen, folder, ladder="ladder" in golden_name)
+    model = _converted_model(refgen, folder, ladder="ladder" in golden_name)
     frames = torch.from_numpy(refgen.frames(int(golden["seed"]), int(golden["t"]), int(golden["h"]), int(golden["w"])))
 
     raw: list[torch.Tensor] = []  # pre-clamp outputs, captured where the oracle hooked them
