@@ -15,8 +15,9 @@ encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
 
@@ -25,10 +26,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import InputError, QualityError
+from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
+from ..coding.coders import Decode, Encode
+from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..errors import BitstreamError, InputError, ModelMismatchError, QualityError
 from ..layers.entropy import Coder, Estimate
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
+
+
+FRAME_CHUNK = "frame"
+"""Name of the one chunk per frame of single-layer codecs (SEVC adds base / enhancement chunks)."""
 
 
 class IntraNetwork(Protocol):
@@ -67,6 +75,28 @@ class FrameEstimate:
     bits: float
     components: dict[str, float]
     psnr: float
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One entropy-coded frame, as `VideoCodec.encode_frames` yields it.
+
+    Attributes:
+        coded: the frame's type and named chunks, as the container stores them.
+        recon: (1, 3, H, W) encoder-side reconstruction (what the decoder will output).
+        estimated_bits: bits estimated from the likelihoods (as `estimate` reports them).
+        ideal_bits: the coder's ideal length: -log2 of the table probabilities actually used.
+    """
+
+    coded: CodedFrame
+    recon: Tensor
+    estimated_bits: float
+    ideal_bits: float
+
+    @property
+    def bits(self) -> int:
+        """Bits of the coded chunks' payloads."""
+        return 8 * sum(len(payload) for payload in self.coded.chunks.values())
 
 
 @dataclass(frozen=True)
@@ -170,7 +200,50 @@ class VideoCodec(L.LightningModule):
         """Frame `index` is an I frame: the first one, and every `intra_period`-th if > 0."""
         return index == 0 or (intra_period > 0 and index % intra_period == 0)
 
+    def frame_types(self, count: int, intra_period: int) -> list[str]:
+        """"I" or "P" for each of `count` frames under `intra_period` (see `is_intra`)."""
+        return ["I" if self.is_intra(index, intra_period) else "P" for index in range(count)]
+
+    def weights_fingerprint(self) -> str:
+        """16 hex digits of a sha256 over the state_dict (names, dtypes, shapes, values).
+
+        Written into every bitstream, so a decoder with other weights refuses the stream
+        instead of decoding garbage.
+        """
+        digest = hashlib.sha256()
+        for key, tensor in sorted(self.state_dict().items()):
+            tensor = tensor.detach().to("cpu").contiguous()
+            digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+            digest.update(tensor.view(torch.uint8).numpy() if tensor.numel() else b"")
+        return digest.hexdigest()[:16]
+
     # ----------------------------------------------------------------------------- coding
+    def _code_clip(
+        self,
+        frames: Tensor | None,
+        types: Sequence[str],
+        size: tuple[int, int],
+        quality: int,
+        coder_for: Callable[[int], Coder],
+    ) -> Iterator[tuple[Tensor, Coder]]:
+        """The one coding loop behind estimate, encode and decode (frames is None when decoding).
+
+        Yields each frame's (1, 3, H, W) clamped reconstruction, cropped to `size` = (H, W),
+        and the coder that coded it.
+        """
+        h, w = size
+        padded = (h + -h % self.padding_multiple, w + -w % self.padding_multiple)
+        dpb = None
+        for index, frame_type in enumerate(types):
+            x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
+            coder = coder_for(index)
+            if frame_type == "I":
+                x_hat = self.intra.code(x, padded, quality, coder)
+                dpb = self.inter.start(x_hat, index)
+            else:
+                x_hat, dpb = self.inter.code(x, dpb, quality, coder)
+            yield x_hat[..., :h, :w], coder
+
     def estimate_frames(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> Iterator[FrameEstimate]:
         """Estimate frame by frame, yielding each frame's result as soon as it is coded.
 
@@ -183,22 +256,11 @@ class VideoCodec(L.LightningModule):
 
     @torch.inference_mode()
     def _estimate_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[FrameEstimate]:
-        h, w = frames.shape[-2:]
-        dpb = None
-        for index in range(frames.shape[0]):
-            x = frames[index : index + 1]
-            x_pad = pad_to_multiple(x, self.padding_multiple)
-            coder = Estimate(mode="round")
-            if self.is_intra(index, intra_period):
-                x_hat = self.intra.code(x_pad, tuple(x_pad.shape[-2:]), quality, coder)
-                dpb = self.inter.start(x_hat, index)
-                frame_type = "I"
-            else:
-                x_hat, dpb = self.inter.code(x_pad, dpb, quality, coder)
-                frame_type = "P"
-            x_hat = x_hat[..., :h, :w]
+        types = self.frame_types(frames.shape[0], intra_period)
+        clip = self._code_clip(frames, types, tuple(frames.shape[-2:]), quality, lambda _: Estimate(mode="round"))
+        for index, (x_hat, coder) in enumerate(clip):
             components = {tag: float(bits) for tag, bits in coder.bits.items()}
-            yield FrameEstimate(index, frame_type, x_hat, float(coder.total_bits()), components, psnr(x_hat, x))
+            yield FrameEstimate(index, types[index], x_hat, float(coder.total_bits()), components, psnr(x_hat, frames[index : index + 1]))
 
     def estimate(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> EstimateResult:
         """Estimate bits and reconstruct a clip without an entropy coder.
@@ -221,3 +283,103 @@ class VideoCodec(L.LightningModule):
             psnr=[r.psnr for r in results],
             frame_types=[r.frame_type for r in results],
         )
+
+    def encode_frames(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> Iterator[EncodedFrame]:
+        """Entropy-code a clip frame by frame (see `compress`, which assembles the container).
+
+        Arguments as for `estimate`; they are checked before the first frame is coded.
+        """
+        quality = self.check_quality(quality)
+        frames = self.check_frames(frames).to(self.device)
+        return self._encode_frames(frames, quality, intra_period)
+
+    @torch.inference_mode()
+    def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
+        types = self.frame_types(frames.shape[0], intra_period)
+        coder_for = lambda _: Encode(ChunkWriter())  # noqa: E731 - one fresh chunk per frame
+        for index, (x_hat, coder) in enumerate(self._code_clip(frames, types, tuple(frames.shape[-2:]), quality, coder_for)):
+            payload = coder.writer.finish()
+            yield EncodedFrame(
+                CodedFrame(types[index], {FRAME_CHUNK: payload}),
+                recon=x_hat,
+                estimated_bits=float(coder.total_bits()),
+                ideal_bits=coder.writer.ideal_bits,
+            )
+
+    def stream_header(self, frames: Tensor, quality: int, intra_period: int, **info: Any) -> StreamHeader:
+        """The container header for coding `frames` (T, 3, H, W) with this codec.
+
+        Args:
+            info: optional `fps`, `colour_matrix`, `colour_range` of the source (see `StreamHeader`).
+        """
+        return StreamHeader(
+            model=self.model_name,
+            weights_hash=self.weights_fingerprint(),
+            quality=quality,
+            width=frames.shape[-1],
+            height=frames.shape[-2],
+            frame_count=frames.shape[0],
+            intra_period=intra_period,
+            **info,
+        )
+
+    def compress(self, frames: Tensor, quality: int | None = None, intra_period: int = -1, **info: Any) -> bytes:
+        """Entropy-code a clip into an lvc_zoo bitstream.
+
+        Args:
+            frames: (T, 3, H, W) RGB in [0, 1].
+            quality: one of `self.qualities`; None uses `self.quality`.
+            intra_period: -1 codes only frame 0 as intra; N > 0 every N-th frame too.
+            info: optional `fps` (Fraction), `colour_matrix`, `colour_range`, recorded in the header.
+        Returns: the bitstream; `decompress` of it equals the encoder's reconstruction, which
+            is also `estimate(...).recon`.
+        """
+        quality = self.check_quality(quality)
+        coded = [frame.coded for frame in self.encode_frames(frames, quality, intra_period)]
+        return write_stream(self.stream_header(frames, quality, intra_period, **info), coded)
+
+    def check_stream(self, header: StreamHeader) -> None:
+        """Refuse a stream written by another model or other weights, naming which."""
+        if header.model != self.model_name:
+            raise ModelMismatchError(
+                f"the stream was written by model {header.model!r}, this codec is {self.model_name!r}: "
+                f"decode it with lvc_zoo.load({header.model!r}, ...)"
+            )
+        if header.weights_hash != self.weights_fingerprint():
+            raise ModelMismatchError(
+                f"the stream was written with other {header.model} weights (fingerprint {header.weights_hash}, "
+                f"these are {self.weights_fingerprint()}): decode it with the weights that encoded it"
+            )
+        if header.quality not in self.qualities:
+            raise BitstreamError(f"the stream's quality {header.quality} is not one of {list(self.qualities)}; it is corrupt")
+
+    def decode_frames(self, data: bytes) -> Iterator[Tensor]:
+        """Decode a bitstream frame by frame; yields (1, 3, H, W) reconstructions in [0, 1].
+
+        The whole stream is parsed and verified (magic, version, model, weights, CRCs) before
+        the first frame is decoded.
+        """
+        header, coded = read_stream(data)
+        self.check_stream(header)
+        if coded and coded[0].frame_type != "I":
+            raise BitstreamError("the stream's first frame is not an I frame; it is corrupt")
+        for index, frame in enumerate(coded):
+            if FRAME_CHUNK not in frame.chunks:
+                raise BitstreamError(f"frame {index} has no {FRAME_CHUNK!r} chunk; the stream is corrupt")
+        return self._decode_frames(header, coded)
+
+    @torch.inference_mode()
+    def _decode_frames(self, header: StreamHeader, coded: list[CodedFrame]) -> Iterator[Tensor]:
+        types = [frame.frame_type for frame in coded]
+        coder_for = lambda index: Decode(ChunkReader(coded[index].chunks[FRAME_CHUNK]))  # noqa: E731
+        for x_hat, _ in self._code_clip(None, types, (header.height, header.width), header.quality, coder_for):
+            yield x_hat
+
+    def decompress(self, data: bytes) -> Tensor:
+        """Decode an lvc_zoo bitstream into (T, 3, H, W) RGB frames in [0, 1].
+
+        Raises:
+            BitstreamError: truncated or corrupt data, or a newer format version.
+            ModelMismatchError: the stream was written by another model or other weights.
+        """
+        return torch.cat(list(self.decode_frames(data)))

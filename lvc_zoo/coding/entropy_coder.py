@@ -1,0 +1,288 @@
+"""Arithmetic coding of integer symbols with fixed tables (constriction's range coder).
+
+The scheme follows the official DCVC coder:
+
+* Conditional latents: a symbol is round(y - mean); its distribution is a zero-mean Laplace
+  (P-frame latents) or Gaussian (I-frame latents) whose scale is floored onto a 256-level
+  log-spaced table (`scale_index`); each table entry is one fixed categorical distribution
+  over [-c, c] with c the smallest integer in 2..50 whose CDF exceeds 0.9999.
+* Factorized hyper-latents: one table per channel, sampled from the learned CDF over the
+  channel's support (smallest i in 2..50 with a tail below 1e-4 on each side).
+
+Every table ends with an escape slot carrying the tail mass. An escaped symbol is followed by
+its excess (a zig-zag integer) as a bit length (uniform over 0..32) and up to two 16-bit
+pieces (uniform), so any int32 symbol codes. Probabilities are quantised to 16 bits with every
+slot at least 1/65536, and the coder is handed exactly those dyadic values, so the ideal code
+length `-log2(p)` of each symbol is what the range coder spends, up to its flush.
+
+Symbols are coded in groups that share a table (vectorised: one coder call per distinct
+table in each call of `push`); the decoder regroups identically because it computes the same
+table indices from the same decoded parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import constriction
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import BitstreamError
+from ..layers.entropy import Distribution, FactorizedBitEstimator
+
+__all__ = [
+    "PRECISION",
+    "SymbolTable",
+    "quantize_pmf",
+    "conditional_tables",
+    "factorized_tables",
+    "scale_index",
+    "ChunkWriter",
+    "ChunkReader",
+]
+
+PRECISION = 16
+"""Table probabilities are integers / 2**PRECISION, each slot at least 1 / 2**PRECISION."""
+
+SCALE_LEVELS = 256
+SCALE_MAX = 64.0
+SCALE_MIN = {"laplace": 0.01, "gaussian": 0.11}
+"""Scale table of the official coder: 256 log-spaced scales from the minimum to 64."""
+
+_ESCAPE_LENGTH_SIZE = 33  # bit length of an escape's excess: 0..32
+_PIECE_BITS = 16
+
+
+@dataclass(frozen=True, eq=False)
+class SymbolTable:
+    """A fixed categorical distribution over the integers lowest..lowest+len(freqs)-2 plus an escape.
+
+    Attributes:
+        lowest: the smallest symbol with its own slot.
+        freqs: (L,) int64 frequencies summing to 2**PRECISION; the last slot is the escape.
+    """
+
+    lowest: int
+    freqs: np.ndarray
+
+    @property
+    def highest(self) -> int:
+        """The largest symbol with its own slot."""
+        return self.lowest + len(self.freqs) - 2
+
+    @property
+    def escape(self) -> int:
+        """Slot index of the escape."""
+        return len(self.freqs) - 1
+
+    def model(self) -> constriction.stream.model.Categorical:
+        """The constriction model with exactly these (dyadic) probabilities."""
+        return constriction.stream.model.Categorical(self.freqs / 2.0**PRECISION, perfect=False)
+
+    def bits(self, slots: np.ndarray) -> float:
+        """Ideal code length in bits of the given slots, -sum log2(freq / 2**PRECISION)."""
+        return float(np.sum(PRECISION - np.log2(self.freqs[slots])))
+
+
+def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
+    """Integer frequencies of `pmf` plus an escape slot with mass `tail`, summing to 2**PRECISION.
+
+    Every slot gets at least 1; the rounding remainder goes to the most probable slot.
+    Pure integer arithmetic after one float64 scaling, so encoder and decoder agree exactly.
+    """
+    probs = np.append(np.clip(pmf, 0.0, None), max(tail, 0.0)).astype(np.float64)
+    total = 2**PRECISION
+    free = total - len(probs)
+    freqs = np.floor(probs / probs.sum() * free).astype(np.int64) + 1
+    freqs[np.argmax(freqs)] += total - freqs.sum()
+    return freqs
+
+
+def _laplace_cdf(x: Tensor, scale: Tensor) -> Tensor:
+    return 0.5 - 0.5 * x.sign() * torch.expm1(-x.abs() / scale)
+
+
+def _gaussian_cdf(x: Tensor, scale: Tensor) -> Tensor:
+    return 0.5 * (1 + torch.erf(x / (scale * math.sqrt(2))))
+
+
+@lru_cache(maxsize=None)
+def conditional_tables(distribution: Distribution) -> tuple[SymbolTable, ...]:
+    """The 256 tables of a zero-mean Laplace or Gaussian at the official scale table's scales.
+
+    A pure function of its argument (computed once per process in float64).
+    """
+    cdf = {"laplace": _laplace_cdf, "gaussian": _gaussian_cdf}[distribution]
+    log_min, log_max = math.log(SCALE_MIN[distribution]), math.log(SCALE_MAX)
+    scales = torch.exp(torch.linspace(log_min, log_max, SCALE_LEVELS, dtype=torch.float64))
+    tables = []
+    for scale in scales:
+        candidates = torch.arange(2, 51, dtype=torch.float64)
+        inside = (cdf(candidates, scale) > 0.9999).nonzero()
+        c = int(candidates[inside[0, 0]]) if len(inside) else 50
+        support = torch.arange(-c, c + 1, dtype=torch.float64)
+        pmf = (cdf(support + 0.5, scale) - cdf(support - 0.5, scale)).numpy()
+        tail = float(2 * cdf(torch.tensor(-c - 0.5, dtype=torch.float64), scale))
+        tables.append(SymbolTable(-c, quantize_pmf(pmf, tail)))
+    return tuple(tables)
+
+
+def scale_index(scales: Tensor, distribution: Distribution) -> Tensor:
+    """Table index of each predicted scale: floor onto the log-spaced table, as the official coder.
+
+    Args:
+        scales: predicted scales, any shape.
+    Returns: int64 indices in 0..255, same shape.
+    """
+    log_min = math.log(SCALE_MIN[distribution])
+    step = (math.log(SCALE_MAX) - log_min) / (SCALE_LEVELS - 1)
+    index = (torch.log(torch.clamp_min(scales, 1e-5)) - log_min) / step
+    return index.clamp(0, SCALE_LEVELS - 1).to(torch.int64)
+
+
+@torch.no_grad()
+def factorized_tables(estimator: FactorizedBitEstimator) -> tuple[SymbolTable, ...]:
+    """One table per channel of a learned factorized CDF, over the channel's likely support.
+
+    Evaluated in float64 (parameters promoted), so the tables are a deterministic function of
+    the weights.
+    """
+    channels = estimator.channels
+    device = estimator.f1.h.device
+
+    def cdf(values: Tensor) -> Tensor:  # values (K,) -> (C, K)
+        grid = values.to(device, torch.float64).view(1, 1, 1, -1).expand(1, channels, 1, -1)
+        return estimator.cdf(grid)[0, :, 0, :].cpu()
+
+    candidates = torch.arange(2, 51, dtype=torch.float64)
+    below = cdf(-candidates) < 1e-4  # (C, 49): tail below -i is small
+    above = cdf(candidates) > 0.9999
+    first = lambda mask: torch.where(mask.any(1), candidates[mask.int().argmax(1)], torch.full((channels,), 50.0))
+    lows, highs = first(below).long(), first(above).long()
+    span = torch.arange(-50, 51, dtype=torch.float64)
+    upper, lower = cdf(span + 0.5), cdf(span - 0.5)
+    tables = []
+    for c in range(channels):
+        lo, hi = int(lows[c]), int(highs[c])
+        sel = slice(50 - lo, 50 + hi + 1)
+        pmf = (upper[c, sel] - lower[c, sel]).numpy()
+        tail = float(lower[c, 50 - lo] + 1 - upper[c, 50 + hi])
+        tables.append(SymbolTable(-lo, quantize_pmf(pmf, tail)))
+    return tuple(tables)
+
+
+def _escape_excess(symbols: np.ndarray, table: SymbolTable) -> np.ndarray:
+    """Zig-zag excess beyond the table range: above -> even, below -> odd (uint64)."""
+    above = symbols > table.highest
+    excess = np.where(above, symbols - table.highest - 1, table.lowest - 1 - symbols).astype(np.uint64)
+    return excess * 2 + (~above).astype(np.uint64)
+
+
+def _from_excess(excess: np.ndarray, table: SymbolTable) -> np.ndarray:
+    below = (excess & 1).astype(bool)
+    half = (excess >> 1).astype(np.int64)
+    return np.where(below, table.lowest - 1 - half, table.highest + 1 + half)
+
+
+def _bit_lengths(values: np.ndarray) -> np.ndarray:
+    lengths = np.zeros(values.shape, dtype=np.int32)
+    remaining = values.copy()
+    while remaining.any():
+        nonzero = remaining > 0
+        lengths += nonzero
+        remaining >>= np.uint64(1)
+    return lengths
+
+
+def _piece_sizes(lengths: np.ndarray, piece: int) -> np.ndarray:
+    """Alphabet size of piece `piece` (0 = low 16 bits) of values with the given bit lengths."""
+    bits = np.clip(lengths - piece * _PIECE_BITS, 0, _PIECE_BITS)
+    return (1 << bits).astype(np.int32)
+
+
+class ChunkWriter:
+    """Accumulates the symbols of one chunk (e.g. one frame) and returns its bytes.
+
+    Attributes:
+        ideal_bits: the ideal code length of everything pushed (table probabilities actually
+            used, escapes included); the chunk's size exceeds it only by the coder's flush.
+    """
+
+    def __init__(self) -> None:
+        self._encoder = constriction.stream.queue.RangeEncoder()
+        self.ideal_bits = 0.0
+        self.symbol_count = 0
+        self.escape_count = 0
+
+    def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> None:
+        """Code integer `symbols` (1-D), symbol k with table `tables[table_ids[k]]`."""
+        symbols = np.asarray(symbols, dtype=np.int64)
+        table_ids = np.asarray(table_ids, dtype=np.int64)
+        self.symbol_count += symbols.size
+        for table_id in np.unique(table_ids):
+            table = tables[table_id]
+            group = symbols[table_ids == table_id]
+            escaped = (group < table.lowest) | (group > table.highest)
+            slots = np.where(escaped, table.escape, group - table.lowest).astype(np.int32)
+            self._encoder.encode(slots, table.model())
+            self.ideal_bits += table.bits(slots)
+            if escaped.any():
+                self._push_escapes(_escape_excess(group[escaped], table))
+
+    def _push_escapes(self, excess: np.ndarray) -> None:
+        lengths = _bit_lengths(excess)
+        self._encoder.encode(lengths, constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE))
+        self.ideal_bits += excess.size * math.log2(_ESCAPE_LENGTH_SIZE) + float(lengths.sum())
+        self.escape_count += excess.size
+        for piece in range(2):
+            sizes = _piece_sizes(lengths, piece)
+            coded = sizes > 1
+            if coded.any():
+                values = ((excess >> np.uint64(piece * _PIECE_BITS)) & np.uint64(0xFFFF)).astype(np.int32)
+                self._encoder.encode(values[coded], constriction.stream.model.Uniform(), sizes[coded])
+
+    def finish(self) -> bytes:
+        """The coded bytes of the chunk (the coder is flushed)."""
+        return self._encoder.get_compressed().tobytes()
+
+
+class ChunkReader:
+    """Decodes the symbols of one chunk in the order they were pushed."""
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) % 4:
+            raise BitstreamError(f"a coded chunk must be a whole number of 32-bit words, got {len(data)} bytes")
+        self._decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
+
+    def pull(self, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> np.ndarray:
+        """Decode len(table_ids) symbols, symbol k with table `tables[table_ids[k]]` (int64)."""
+        table_ids = np.asarray(table_ids, dtype=np.int64)
+        out = np.empty(table_ids.shape, dtype=np.int64)
+        try:
+            for table_id in np.unique(table_ids):
+                table = tables[table_id]
+                where = table_ids == table_id
+                slots = self._decoder.decode(table.model(), int(where.sum())).astype(np.int64)
+                group = slots + table.lowest
+                escaped = slots == table.escape
+                if escaped.any():
+                    group[escaped] = _from_excess(self._pull_escapes(int(escaped.sum())), table)
+                out[where] = group
+        except (ValueError, RuntimeError) as err:
+            raise BitstreamError(f"the entropy decoder failed ({err}); the stream is corrupt") from err
+        return out
+
+    def _pull_escapes(self, count: int) -> np.ndarray:
+        lengths = self._decoder.decode(constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE), count).astype(np.int32)
+        excess = np.zeros(count, dtype=np.uint64)
+        for piece in range(2):
+            sizes = _piece_sizes(lengths, piece)
+            coded = sizes > 1
+            if coded.any():
+                values = self._decoder.decode(constriction.stream.model.Uniform(), sizes[coded]).astype(np.uint64)
+                excess[coded] |= values << np.uint64(piece * _PIECE_BITS)
+        return excess

@@ -1,0 +1,110 @@
+"""The range coder with fixed tables: exact round trips, escapes, table construction, cost."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lvc_zoo.coding.entropy_coder import (
+    PRECISION,
+    ChunkReader,
+    ChunkWriter,
+    SymbolTable,
+    conditional_tables,
+    factorized_tables,
+    quantize_pmf,
+    scale_index,
+)
+from lvc_zoo.errors import BitstreamError
+from lvc_zoo.layers.entropy import FactorizedBitEstimator
+
+
+def test_quantize_pmf_is_a_full_16_bit_table_with_every_slot_codable() -> None:
+    freqs = quantize_pmf(np.array([0.5, 0.3, 0.2, 0.0, 1e-12]), tail=0.0)
+    assert freqs.sum() == 2**PRECISION and freqs.min() >= 1 and len(freqs) == 6
+    assert freqs[0] > freqs[1] > freqs[2]
+
+
+@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
+def test_conditional_tables_follow_the_official_scale_table(distribution: str) -> None:
+    tables = conditional_tables(distribution)
+    assert len(tables) == 256
+    supports = [-t.lowest for t in tables]
+    assert supports == sorted(supports) and supports[0] == 2 and supports[-1] <= 50
+    assert all(t.highest == -t.lowest and t.freqs.sum() == 2**PRECISION for t in tables)
+    assert conditional_tables(distribution) is tables  # computed once per process
+
+
+def test_scale_index_floors_onto_the_log_table() -> None:
+    log_min, log_max = math.log(0.01), math.log(64.0)
+    table = torch.exp(torch.linspace(log_min, log_max, 256, dtype=torch.float64))
+    # Just above each table scale, the index is that entry (the official int() truncation).
+    idx = scale_index((table * 1.0001).float(), "laplace")
+    assert torch.equal(idx, torch.arange(256))
+    assert scale_index(torch.tensor([0.0, 1e-9, 1e9]), "laplace").tolist() == [0, 0, 255]
+    assert scale_index(torch.tensor([0.11 * 1.0001]), "gaussian").item() == 0
+
+
+def _round_trip(symbols: np.ndarray, table_ids: np.ndarray, tables) -> tuple[np.ndarray, bytes, ChunkWriter]:
+    writer = ChunkWriter()
+    writer.push(symbols, table_ids, tables)
+    data = writer.finish()
+    return ChunkReader(data).pull(table_ids, tables), data, writer
+
+
+def test_round_trip_is_exact_including_escapes_and_int32_extremes() -> None:
+    rng = np.random.default_rng(0)
+    tables = conditional_tables("laplace")
+    scales = torch.exp(torch.empty(20000).uniform_(-5, 4, generator=torch.Generator().manual_seed(0)))
+    ids = scale_index(scales, "laplace").numpy()
+    symbols = np.round(rng.laplace(0, scales.numpy())).astype(np.int64)
+    symbols[:6] = [2**31 - 1, -(2**31), 51, -51, 1000, -70000]
+    decoded, data, writer = _round_trip(symbols, ids, tables)
+    np.testing.assert_array_equal(decoded, symbols)
+    assert writer.escape_count >= 6
+    assert 0 <= len(data) * 8 - writer.ideal_bits <= 64
+
+
+def test_size_matches_the_ideal_length_of_the_tables() -> None:
+    tables = conditional_tables("gaussian")
+    ids = np.full(50000, 128)
+    symbols = np.random.default_rng(1).integers(-3, 4, size=50000)
+    _, data, writer = _round_trip(symbols, ids, tables)
+    expected = float(np.sum(PRECISION - np.log2(tables[128].freqs[symbols - tables[128].lowest])))
+    assert writer.ideal_bits == pytest.approx(expected)
+    assert len(data) * 8 <= writer.ideal_bits * 1.01 + 64
+
+
+def test_successive_pushes_decode_in_the_same_order() -> None:
+    tables = (SymbolTable(-1, quantize_pmf(np.array([0.25, 0.5, 0.25]), 1e-3)),)
+    rng = np.random.default_rng(2)
+    parts = [rng.integers(-3, 4, size=n) for n in (1, 7, 100)]
+    writer = ChunkWriter()
+    for part in parts:
+        writer.push(part, np.zeros(len(part), dtype=np.int64), tables)
+    reader = ChunkReader(writer.finish())
+    for part in parts:
+        np.testing.assert_array_equal(reader.pull(np.zeros(len(part), dtype=np.int64), tables), part)
+
+
+def test_factorized_tables_cover_each_channel_support() -> None:
+    torch.manual_seed(0)
+    estimator = FactorizedBitEstimator(3)
+    with torch.no_grad():
+        estimator.f1.h.fill_(3.0)  # a sharper CDF: a narrow support
+    tables = factorized_tables(estimator)
+    assert len(tables) == 3
+    for table in tables:
+        assert 2 <= -table.lowest <= 50 and 2 <= table.highest <= 50
+        assert table.freqs.sum() == 2**PRECISION
+    symbols = np.array([0, 1, -1, 60, -60, 0])
+    decoded, _, _ = _round_trip(symbols, np.array([0, 1, 2, 0, 1, 2]), tables)
+    np.testing.assert_array_equal(decoded, symbols)
+
+
+def test_chunk_of_partial_words_is_refused() -> None:
+    with pytest.raises(BitstreamError, match="32-bit words"):
+        ChunkReader(b"\x00\x01\x02")
