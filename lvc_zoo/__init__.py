@@ -68,15 +68,20 @@ def load(
             (its highest quality). Checked before anything is built.
         pretrained: load weights; False builds a randomly initialised model.
         weights: a local lvc_zoo weights directory (config.json + model.safetensors),
-            "hf-hub:ORG/NAME[@REVISION]", or None for the registry's default weights.
+            "hf-hub:ORG/NAME[@REVISION]" (downloaded into the Hugging Face cache), or None
+            for the registry's default weights (its Hub repo at the pinned commit).
         device: where to put the model; None leaves it on the CPU.
     Returns: an instance of the model's class (e.g. `lvc_zoo.models.DCVCDC`) in eval mode.
     Raises:
         UnknownModelError: unknown name (the message suggests close names).
         QualityError: quality outside the model's range.
-        WeightsNotFoundError: no weights where asked (the message says how to make them).
-        ChecksumError: a weights file differs from the sha256 in its config.json.
-        ConfigError: weights of another model, or `weights` together with pretrained=False.
+        WeightsNotFoundError: no weights where asked, or a Hub download failed (offline and
+            not cached, repo / revision / file missing, Hub unreachable); the message says
+            what was tried and how to get weights.
+        ChecksumError: a weights file differs from the sha256 in its config.json or, for the
+            registry's default weights, from the registry's pin.
+        ConfigError: weights of another model, a malformed "hf-hub:" id, or `weights`
+            together with pretrained=False.
     """
     from .hub import load_local, resolve_weights
     from .registry import get_spec

@@ -64,11 +64,9 @@ class WeightsNotFoundError(LvcZooError, FileNotFoundError):
 class ChecksumError(LvcZooError, ValueError):
     """A weights file whose sha256 differs from the recorded one."""
 
-    def __init__(self, path: str, expected: str, actual: str) -> None:
-        super().__init__(
-            f"Checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
-            "The file is corrupt or was modified; delete it and download or convert it again."
-        )
+    def __init__(self, path: str, expected: str, actual: str, advice: str | None = None) -> None:
+        advice = advice or "The file is corrupt or was modified; delete it and download or convert it again."
+        super().__init__(f"Checksum mismatch for {path}: expected sha256 {expected}, got {actual}. {advice}")
         self.path = path
         self.expected = expected
         self.actual = actual

@@ -9,9 +9,11 @@ A weights directory holds
 
 `load_local` rebuilds the model from config.json (so widths are never guessed from weight
 shapes), verifies every listed file's sha256 and loads the weights strictly.
-`resolve_weights` turns what the user passed to `lvc_zoo.load` into such a directory; a
-Hub download (`hf-hub:ORG/NAME[@REV]` or the registry's default repo) will resolve to the
-downloaded snapshot directory there and reuse the same loader.
+`resolve_weights` turns what the user passed to `lvc_zoo.load` into such a directory. A Hub
+repo in this format (`hf-hub:ORG/NAME[@REV]`, or the registry's default repo) is fetched with
+`huggingface_hub.hf_hub_download` -- config.json first, then every file it lists -- into the
+standard Hugging Face cache, so HF_ENDPOINT, HF_HOME / HF_HUB_CACHE and HF_HUB_OFFLINE work as
+they do for any Hub library; the snapshot directory then goes through the same loader.
 """
 
 from __future__ import annotations
@@ -20,13 +22,24 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub import constants, hf_hub_download
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
 from safetensors.torch import load_file, save_file
 
 from . import __version__
@@ -39,9 +52,12 @@ __all__ = [
     "WEIGHTS_FILE",
     "CARD_FILE",
     "HUB_PREFIX",
+    "HubRef",
     "save_pretrained",
     "load_local",
     "resolve_weights",
+    "parse_hub_id",
+    "download_from_hub",
     "sha256_file",
 ]
 
@@ -150,20 +166,27 @@ res = codec.estimate(frames)  # frames: (T, 3, H, W) RGB in [0, 1]
 """
 
 
-# --------------------------------------------------------------------------------- loading
+# --------------------------------------------------------------------------------- resolving
 def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> Path:
     """The local lvc_zoo weights directory for what was passed as `load(..., weights=)`.
 
     Args:
         spec: the model being loaded.
         weights: a local directory, `"hf-hub:ORG/NAME[@REVISION]"`, or None for the
-            registry's default weights.
+            registry's default weights (`spec.hub_repo` at `spec.revision`, checked against
+            the sha256 pins in `spec.files`).
+    Returns: a directory holding config.json and the files it lists (for the Hub, the
+        snapshot directory in the Hugging Face cache).
     Raises:
-        WeightsNotFoundError: the directory does not exist, or the weights would come from
-            the Hub, where none are published yet; the message says how to make them.
+        ConfigError: `weights` starts with "hf-hub:" but is not a valid Hub id.
+        WeightsNotFoundError: the directory does not exist, the model has no published
+            weights, or a download failed; the message says what was tried and how to get weights.
+        ChecksumError: a downloaded file differs from its registry pin.
     """
-    if weights is None or str(weights).startswith(HUB_PREFIX):
-        raise WeightsNotFoundError(_no_published_weights(spec, weights))
+    if weights is None:
+        return _registry_weights(spec)
+    if isinstance(weights, str) and weights.startswith(HUB_PREFIX):
+        return download_from_hub(parse_hub_id(weights), spec)
     directory = Path(weights)
     if not directory.is_dir():
         raise WeightsNotFoundError(
@@ -173,18 +196,145 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> 
     return directory
 
 
-def _no_published_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> str:
-    """Why `weights` cannot be fetched yet, and the ways to get a model anyway."""
-    asked = f"Hub weights {str(weights)!r}" if weights is not None else "the default weights"
+def _registry_weights(spec: ModelSpec) -> Path:
+    """Download the registry's default weights of `spec` and check them against its pins."""
+    if spec.hub_repo is None:
+        raise WeightsNotFoundError(_no_published_weights(spec))
+    directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files)
+    _check_sha256(directory, spec.files, pinned_by=f"the lvc_zoo registry entry of {spec.name!r}")
+    return directory
+
+
+def _no_published_weights(spec: ModelSpec) -> str:
+    """Why `load(name)` has no default weights, and the ways to get a model anyway."""
     return (
-        f"Cannot load {asked} for {spec.name!r}: no published weights yet (Hub downloads come "
-        f"in a later version). Convert the authors' checkpoints with "
-        f"lvc_zoo.convert_official / `lvc-zoo convert {spec.name} --intra I.pth.tar --inter P.pth.tar "
-        f"-o DIR`, then lvc_zoo.load({spec.name!r}, weights=DIR); or pass pretrained=False for "
-        f"random init."
+        f"Cannot load the default weights for {spec.name!r}: no published weights yet. Convert the "
+        f"authors' checkpoints with lvc_zoo.convert_official / `{_convert_command(spec)}`, then "
+        f"lvc_zoo.load({spec.name!r}, weights=DIR); pass weights='hf-hub:ORG/NAME' for weights "
+        "someone published in the lvc_zoo format; or pass pretrained=False for random init."
     )
 
 
+def _convert_command(spec: ModelSpec) -> str:
+    """The command line that makes a weights directory from the authors' checkpoints."""
+    return f"lvc-zoo convert {spec.name} --intra I.pth.tar --inter P.pth.tar -o DIR"
+
+
+# --------------------------------------------------------------------------------- the Hub
+@dataclasses.dataclass(frozen=True)
+class HubRef:
+    """A Hub model repository in the lvc_zoo format and the revision to read.
+
+    Attributes:
+        repo_id: "ORG/NAME".
+        revision: branch, tag or commit; None means the default branch ("main").
+    """
+
+    repo_id: str
+    revision: str | None = None
+
+    def __str__(self) -> str:
+        return f"{HUB_PREFIX}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
+
+
+_REVISION = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+"""Branch, tag or commit names accepted after "@" (e.g. "main", "v1.0", "refs/pr/3", a commit)."""
+
+
+def parse_hub_id(weights: str) -> HubRef:
+    """Split `"hf-hub:ORG/NAME[@REVISION]"` into repo and revision.
+
+    Raises:
+        ConfigError: not of that form; the message shows the expected form.
+    """
+    repo_id, at, revision = weights.removeprefix(HUB_PREFIX).partition("@")
+    bad_revision = at and (not _REVISION.fullmatch(revision) or ".." in revision)
+    if repo_id.count("/") != 1 or bad_revision or not _is_valid_repo_id(repo_id):
+        raise ConfigError(
+            f"{weights!r} is not a Hub id: use 'hf-hub:ORG/NAME' or 'hf-hub:ORG/NAME@REVISION' "
+            "(REVISION a branch, tag or commit; names of letters, digits, '-', '_' and '.'), "
+            "or pass a local directory."
+        )
+    return HubRef(repo_id, revision or None)
+
+
+def _is_valid_repo_id(repo_id: str) -> bool:
+    """Whether huggingface_hub accepts `repo_id` (characters, length, no '--' or '..')."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        return False
+    return True
+
+
+def download_from_hub(ref: HubRef, spec: ModelSpec, extra_files: Iterable[str] = ()) -> Path:
+    """Download an lvc_zoo weights directory from the Hub into the Hugging Face cache.
+
+    config.json comes first, at `ref.revision`; every file it lists (subfolders included) and
+    every name in `extra_files` then comes from the same commit, so a branch that moves
+    meanwhile cannot mix two versions. Files already cached are not fetched again, and with
+    HF_HUB_OFFLINE=1 only the cache is read.
+
+    Args:
+        ref: the repo and revision.
+        spec: the model being loaded (for messages).
+        extra_files: further file names to fetch (the registry's pinned files).
+    Returns: the snapshot directory (`.../snapshots/<commit>`), holding config.json.
+    Raises:
+        WeightsNotFoundError: offline and not cached, repo / revision / file missing, or the
+            Hub unreachable; the message names what was tried and how to get weights.
+        ConfigError: config.json is not valid or lists a file outside the repo.
+    """
+    snapshot = _download_file(ref, CONFIG_FILE, ref.revision, spec).parent
+    commit = snapshot.name  # the cache stores every file of one commit under snapshots/<commit>
+    listed = _listed_files(_read_config_json(snapshot), snapshot / CONFIG_FILE)
+    for fname in sorted({*listed, *extra_files} - {CONFIG_FILE}):
+        _check_inside(fname, snapshot / CONFIG_FILE)
+        _download_file(ref, fname, commit, spec)
+    return snapshot
+
+
+def _download_file(ref: HubRef, filename: str, revision: str | None, spec: ModelSpec) -> Path:
+    """`hf_hub_download` of one file, its failures turned into WeightsNotFoundError."""
+    try:
+        path = hf_hub_download(
+            ref.repo_id, filename, revision=revision, library_name="lvc_zoo", library_version=__version__
+        )
+    except (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError, LocalEntryNotFoundError) as err:
+        reason = _failure_reason(err, filename, revision)
+        raise WeightsNotFoundError(_download_failed(ref, filename, revision, reason, spec)) from err
+    except HfHubHTTPError as err:
+        reason = f"the Hub answered: {str(err).splitlines()[0]}"
+        raise WeightsNotFoundError(_download_failed(ref, filename, revision, reason, spec)) from err
+    return Path(path)
+
+
+def _failure_reason(err: Exception, filename: str, revision: str | None) -> str:
+    """What went wrong, in words, for one of huggingface_hub's not-found errors."""
+    if isinstance(err, RepositoryNotFoundError):
+        return "the repository does not exist, or it is private or gated (log in with `hf auth login`)"
+    if isinstance(err, RevisionNotFoundError):
+        return f"the repository has no revision {revision!r}"
+    if isinstance(err, RemoteEntryNotFoundError):
+        return f"the repository has no file {filename!r} at that revision"
+    if constants.HF_HUB_OFFLINE:
+        return f"HF_HUB_OFFLINE is set and the file is not in the cache {constants.HF_HUB_CACHE}"
+    cause = f" ({type(err.__cause__).__name__}: {err.__cause__})" if err.__cause__ is not None else ""
+    return f"the Hub could not be reached{cause} and the file is not in the cache {constants.HF_HUB_CACHE}"
+
+
+def _download_failed(ref: HubRef, filename: str, revision: str | None, reason: str, spec: ModelSpec) -> str:
+    """The message of a failed download: what was tried, why it failed, how to get weights."""
+    return (
+        f"Cannot download {filename!r} of {ref} (repo {ref.repo_id}, revision {revision or 'main'}) "
+        f"from {constants.ENDPOINT}: {reason}. To get weights: run once online so the files are "
+        "cached (later loads also work with HF_HUB_OFFLINE=1); or set HF_ENDPOINT to a Hub mirror "
+        f"you can reach; or convert the authors' checkpoints with `{_convert_command(spec)}` and "
+        f"call lvc_zoo.load({spec.name!r}, weights=DIR)."
+    )
+
+
+# --------------------------------------------------------------------------------- loading
 def load_local(directory: str | os.PathLike[str], expected_name: str) -> VideoCodec:
     """Build the model described by `directory`/config.json and load its verified weights.
 
@@ -207,7 +357,7 @@ def load_local(directory: str | os.PathLike[str], expected_name: str) -> VideoCo
             f"load it with lvc_zoo.load({saved_name!r}, weights=...) or pass a {spec.name} directory."
         )
     config = config_from_dict(spec.builder.config_class, meta.get("config", {}), directory / CONFIG_FILE)
-    _verify_files(directory, meta.get("files", {}))
+    _verify_files(directory, _listed_files(meta, directory / CONFIG_FILE))
     codec = spec.builder(config)
     _load_weights(codec, directory / WEIGHTS_FILE)
     return codec
@@ -274,15 +424,40 @@ def _verify_files(directory: Path, files: Mapping[str, str]) -> None:
             f"{directory / CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}, so the weights cannot be verified; "
             "write the directory again with lvc_zoo.save_pretrained."
         )
-    for fname, expected in files.items():
-        if Path(fname).is_absolute() or ".." in Path(fname).parts:
-            raise ConfigError(f"{directory / CONFIG_FILE} lists {fname!r}, which is outside the directory.")
+    for fname in files:
+        _check_inside(fname, directory / CONFIG_FILE)
         path = directory / fname
         if not path.is_file():
             raise WeightsNotFoundError(f"{path} is listed in {CONFIG_FILE} but missing; copy or write it again.")
-        actual = sha256_file(path)
+    _check_sha256(directory, files)
+
+
+def _listed_files(meta: Mapping[str, Any], source: Path) -> Mapping[str, str]:
+    """The {filename: sha256} table of a parsed config.json."""
+    files = meta.get("files", {})
+    if not isinstance(files, Mapping):
+        raise ConfigError(f"{source}: 'files' must map file names to sha256; write the directory again.")
+    return files
+
+
+def _check_inside(fname: str, source: Path) -> None:
+    """Refuse a listed file name that would point outside its directory."""
+    if not fname or Path(fname).is_absolute() or ".." in Path(fname).parts:
+        raise ConfigError(f"{source} lists {fname!r}, which is outside the directory.")
+
+
+def _check_sha256(directory: Path, files: Mapping[str, str], pinned_by: str | None = None) -> None:
+    """Compare each file's sha256 with `files`; `pinned_by` names where the pins come from, if not config.json."""
+    for fname, expected in files.items():
+        actual = sha256_file(directory / fname)
         if actual != expected:
-            raise ChecksumError(str(path), expected, actual)
+            if pinned_by is None:
+                raise ChecksumError(str(directory / fname), expected, actual)
+            raise ChecksumError(
+                f"{directory / fname} (pinned by {pinned_by})", expected, actual,
+                advice="The Hub repo no longer holds the weights this lvc_zoo release was tested with; "
+                "upgrade lvc_zoo, or pass weights='hf-hub:ORG/NAME@REVISION' to use them deliberately.",
+            )
 
 
 def _load_weights(codec: VideoCodec, path: Path) -> None:

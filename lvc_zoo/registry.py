@@ -7,6 +7,7 @@ loading live once, in `lvc_zoo.load`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,6 +17,10 @@ from .errors import ConfigError, QualityError, UnknownModelError
 from .models import DCVCDC, DCVCDCConfig, VideoCodec
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "list_models", "index_specs"]
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+"""A full git commit id, the only kind of `ModelSpec.revision` that pins weights."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,10 @@ class ModelSpec:
         aliases: other accepted spellings (`dcvc-dc`).
         hub_repo: Hugging Face Hub repo (`ORG/NAME`) of the published weights, or None
             while none are published.
-        files: sha256 per file of the published weights (empty while none are published).
+        revision: the commit (40 hex digits) of `hub_repo` that `load(name)` downloads, so a
+            later push to the repo cannot change the default weights; None reads "main".
+        files: sha256 per file of the published weights (empty while none are published);
+            downloads are checked against these pins as well as against their config.json.
         paper: citation of the paper the model reimplements.
         licence: licence of the weights and the official code (an SPDX id, e.g. "MIT").
         description: one line on what the model is.
@@ -42,6 +50,7 @@ class ModelSpec:
     qualities: tuple[int, ...]
     aliases: tuple[str, ...] = ()
     hub_repo: str | None = None
+    revision: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)
     paper: str = ""
     licence: str = ""
@@ -52,6 +61,11 @@ class ModelSpec:
             raise ConfigError(
                 f"ModelSpec {self.name!r}: config is a {type(self.config).__name__}, "
                 f"but {self.builder.__name__} takes a {self.builder.config_class.__name__}."
+            )
+        if self.revision is not None and (self.hub_repo is None or not _COMMIT.fullmatch(self.revision)):
+            raise ConfigError(
+                f"ModelSpec {self.name!r}: revision {self.revision!r} must be a full commit id "
+                "(40 hex digits) of hub_repo, so the default weights cannot change under users."
             )
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
 
@@ -76,6 +90,7 @@ MODELS: tuple[ModelSpec, ...] = (
         qualities=tuple(range(4)),
         aliases=("dcvc-dc",),
         hub_repo=None,
+        revision=None,
         files={},
         paper="Li, Li, Lu. Neural Video Compression with Diverse Contexts. CVPR 2023.",
         licence="MIT",

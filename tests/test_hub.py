@@ -73,11 +73,6 @@ def test_pretrained_without_weights_says_how_to_get_them() -> None:
         lvc_zoo.load("dcvc_dc")
 
 
-def test_hub_ids_are_not_served_yet() -> None:
-    with pytest.raises(WeightsNotFoundError, match="'hf-hub:someone/my-dcvc'.*" + HOW_TO):
-        lvc_zoo.load("dcvc_dc", weights="hf-hub:someone/my-dcvc")
-
-
 def test_missing_directory_and_missing_config(tmp_path: Path) -> None:
     with pytest.raises(WeightsNotFoundError, match="does not exist"):
         lvc_zoo.load("dcvc_dc", weights=tmp_path / "nowhere")
