@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
@@ -21,21 +20,12 @@ import lvc_zoo
 from lvc_zoo.convert.dcvc_dc import DROPPED_INTER, DROPPED_INTRA, INTER_RULES, INTRA_RULES
 from lvc_zoo.errors import ConversionError, UnknownModelError
 from lvc_zoo.models import DCVCDC
+from lvc_testing import require_reference
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = Path(os.environ.get("LVC_ZOO_REFERENCE") or REPO_ROOT.parent / "shared" / "reference")
-SPEC_I = REFERENCE_DIR / "dcvc_dc" / "spec_i.json"
-SPEC_P = REFERENCE_DIR / "dcvc_dc" / "spec_p.json"
-
-
-def require_specs() -> None:
-    missing = [str(p) for p in (SPEC_I, SPEC_P) if not p.is_file()]
-    if not missing:
-        return
-    reason = f"DCVC-DC reference specs not found: {', '.join(missing)} (set LVC_ZOO_REFERENCE to the reference folder)"
-    if os.environ.get("LVC_ZOO_REQUIRE_REFERENCE") == "1":
-        pytest.fail(reason + "; LVC_ZOO_REQUIRE_REFERENCE=1 makes this an error")
-    pytest.skip(reason)
+def spec_paths() -> tuple[Path, Path]:
+    """The official DCVC-DC I and P specs (skips, or fails in CI, when the reference is absent)."""
+    folder = require_reference("dcvc_dc")
+    return folder / "spec_i.json", folder / "spec_p.json"
 
 
 def official_state(spec_path: Path, seed: int) -> dict[str, torch.Tensor]:
@@ -48,8 +38,8 @@ def official_state(spec_path: Path, seed: int) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def official() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(intra, inter) official-format state_dicts; tests must copy before modifying."""
-    require_specs()
-    return official_state(SPEC_I, seed=1), official_state(SPEC_P, seed=2)
+    spec_i, spec_p = spec_paths()
+    return official_state(spec_i, seed=1), official_state(spec_p, seed=2)
 
 
 @pytest.fixture(scope="module")

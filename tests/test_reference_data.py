@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import require_reference
+from lvc_testing import require_reference
 
 
 def test_missing_reference_skips_for_users(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

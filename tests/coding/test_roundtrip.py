@@ -6,7 +6,6 @@ ratio of file size to estimate is reported in the issue notes.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import torch
 import lvc_zoo
 from lvc_zoo.coding import FORMAT_VERSION, read_header
 from lvc_zoo.errors import BitstreamError, ModelMismatchError, QualityError
-from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.models import DCVCDC
 from lvc_zoo.registry import get_spec
 
 
