@@ -1,9 +1,14 @@
-"""`lvc-zoo demo`: code a short synthetic clip with DCVC-DC and print what it costs.
+"""`lvc-zoo demo`: code a short synthetic clip with DCVC-DC into a real file and decode it.
 
 The clip pans (and slightly zooms) across one of scikit-image's bundled sample photos, so
-the demo needs no network and no video files. Bits are estimated from the model's
-likelihoods (`codec.estimate_frames`); each frame's time is the wall time from the request
-of that frame's result to its arrival.
+the demo needs no network and no video files. It runs the path of the command line:
+
+    pan_clip ─► input.y4m ─► read_video ─► encode_frames ─► demo.lvc ─► decode_frames ─► decoded.y4m
+
+and prints per frame the bits in the file, the bits estimated from the likelihoods, PSNR and
+the time to encode and to decode; each time is the wall time from the request of that
+frame's result to its arrival. Finally it checks that the decoded frames equal the
+encoder's reconstruction bit for bit, and exits with 1 if they do not.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import skimage.data
@@ -18,14 +25,21 @@ import torch
 
 import lvc_zoo
 
-from ..data import pan_clip
-from ..models import FrameEstimate, VideoCodec
+from ..coding.bitstream import write_stream
+from ..data import VideoInfo, pan_clip, read_video, write_video
+from ..models import VideoCodec
+from ..models.codec import EncodedFrame, psnr
 from ..registry import get_spec
+from .codec_commands import parse_device, parse_size, timed, write_atomic
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "code a short synthetic clip with dcvc_dc and print bits, bpp, PSNR and time per frame"
+HELP = "code a short synthetic clip with dcvc_dc into a file, decode it, and print bits, PSNR and time per frame"
 DEMO_MODEL = "dcvc_dc"
+DEFAULT_OUTPUT_DIR = Path("lvc_zoo_demo")
+"""Where the demo writes its files when --output-dir is not given (relative to the current directory)."""
+STREAM_FILE, INPUT_FILE, DECODED_FILE = "demo.lvc", "input.y4m", "decoded.y4m"
+DEMO_FPS = Fraction(30)
 IMAGES: dict[str, Callable[[], Any]] = {"astronaut": skimage.data.astronaut, "coffee": skimage.data.coffee}
 """scikit-image sample photos bundled with the package (no download)."""
 PAN_STEP = (2, 8)
@@ -46,37 +60,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", choices=sorted(IMAGES), default="astronaut", help="source photo (default astronaut)")
     parser.add_argument("--weights", default=None, help="trained weights: a directory from `lvc-zoo convert` or hf-hub:ORG/NAME")
     parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    parser.add_argument(
+        "--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR",
+        help=f"where to write {STREAM_FILE}, {INPUT_FILE} and {DECODED_FILE} (default: ./{DEFAULT_OUTPUT_DIR}/)",
+    )
     # Reduced widths, so the tests run the whole command in seconds.
     parser.add_argument("--small", action="store_true", help=argparse.SUPPRESS)
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """"WxH" -> (height, width)."""
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 256x256") from None
-    if width < 1 or height < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
-    return height, width
-
-
-def parse_device(text: str) -> torch.device:
-    """A torch device name that exists on this machine."""
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device name such as cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise argparse.ArgumentTypeError("CUDA is not available on this machine; use --device cpu")
-    return device
-
-
 def run(args: argparse.Namespace) -> int:
-    """Build the clip and the codec, estimate, print the table."""
+    """Build the clip and the codec, encode to a file, decode it, print the table and the check."""
     device = args.device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    height, width = args.size
-    frames = pan_clip(IMAGES[args.image](), args.frames, (height, width), PAN_STEP, ZOOM)
+    width, height = args.size
+    clip = pan_clip(IMAGES[args.image](), args.frames, (height, width), PAN_STEP, ZOOM)
     start = time.perf_counter()
     codec, weights_note = build_codec(args.quality, args.weights, args.small, device)
     build_s = time.perf_counter() - start
@@ -84,9 +80,35 @@ def run(args: argparse.Namespace) -> int:
     print(f"clip: {args.frames} frames of {width}x{height}, a pan across scikit-image's {args.image} photo")
     print(f"weights: {weights_note}")
     print(f"model built in {build_s:.1f} s")
+
+    out_dir = args.output_dir
+    input_path = write_video(out_dir / INPUT_FILE, clip, VideoInfo.of(clip, fps=DEMO_FPS))
+    frames, info = read_video(input_path)  # what `lvc-zoo encode input.y4m` would code
+    frames = frames.to(device)
+    encoded, enc_ms = zip(*timed(codec.encode_frames(frames, intra_period=-1), device))
+    colour = info.colour
+    header = codec.stream_header(frames, codec.quality, -1, fps=info.fps, colour_matrix=colour.matrix, colour_range=colour.range)
+    stream_path = write_atomic(out_dir / STREAM_FILE, write_stream(header, [frame.coded for frame in encoded]))
+    decoded, dec_ms = zip(*timed(codec.decode_frames(stream_path.read_bytes()), device))
+    write_video(out_dir / DECODED_FILE, (x_hat[0] for x_hat in decoded), info)
+
+    psnrs = [psnr(frame.recon, frames[index : index + 1]) for index, frame in enumerate(encoded)]
     print()
-    results, times_ms = timed_estimate(codec, frames, device)
-    print(format_table(results, times_ms))
+    print(format_table(encoded, psnrs, enc_ms, dec_ms))
+    print()
+    stream_bytes = stream_path.stat().st_size
+    framing = stream_bytes - sum(frame.bits for frame in encoded) // 8
+    print(f"wrote {out_dir}/: {INPUT_FILE} (the clip), {STREAM_FILE} ({stream_bytes} bytes: the frames' payloads "
+          f"+ {framing} bytes of header and framing), {DECODED_FILE} (decoded from {STREAM_FILE})")
+    if args.weights is not None:
+        print(f"decode it again with: lvc-zoo decode {stream_path} -o decoded.y4m --weights {args.weights}")
+    else:
+        print(f"(random weights: {STREAM_FILE} decodes only with the weights of this run, which are not saved)")
+    max_diff = max(float((x_hat - frame.recon).abs().max()) for x_hat, frame in zip(decoded, encoded))
+    if max_diff != 0:
+        print(f"decode DIFFERS from the encoder: max |diff| = {max_diff:g}")
+        return 1
+    print(f"decode matches the encoder: max |diff| = {max_diff:g}")
     return 0
 
 
@@ -104,39 +126,30 @@ def build_codec(quality: int | None, weights: str | None, small: bool, device: t
     return codec.to(device).eval(), f"{RANDOM_WEIGHTS_NOTE} (reduced test widths)"
 
 
-def timed_estimate(codec: VideoCodec, frames: torch.Tensor, device: torch.device) -> tuple[list[FrameEstimate], list[float]]:
-    """Estimate the clip frame by frame; returns the results and each frame's wall time in ms.
-
-    On CUDA the device is synchronised before each time stamp, so the time covers the kernels.
-    """
-    results: list[FrameEstimate] = []
-    times_ms: list[float] = []
-    frame_iter = codec.estimate_frames(frames, intra_period=-1)
-    while True:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        result = next(frame_iter, None)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if result is None:
-            return results, times_ms
-        times_ms.append((time.perf_counter() - start) * 1e3)
-        results.append(result)
-
-
-def format_table(results: Sequence[FrameEstimate], times_ms: Sequence[float]) -> str:
-    """Per-frame rows (type, bits, bpp, PSNR, ms) and a totals row."""
-    pixels = results[0].recon.shape[-2] * results[0].recon.shape[-1]
-    header = f"{'frame':>5}  {'type':>4}  {'bits':>10}  {'bpp':>7}  {'PSNR dB':>7}  {'ms':>8}"
-    rows = [header]
-    for r, ms in zip(results, times_ms):
-        rows.append(f"{r.index:>5}  {r.frame_type:>4}  {r.bits:>10.0f}  {r.bits / pixels:>7.4f}  {r.psnr:>7.2f}  {ms:>8.0f}")
-    count = len(results)
-    total_bits = sum(r.bits for r in results)
-    mean_psnr = sum(r.psnr for r in results) / count
-    rows.append(
-        f"{'total':>5}  {'':>4}  {total_bits:>10.0f}  {total_bits / pixels / count:>7.4f}  {mean_psnr:>7.2f}  {sum(times_ms):>8.0f}"
+def format_table(
+    encoded: Sequence[EncodedFrame], psnrs: Sequence[float], enc_ms: Sequence[float], dec_ms: Sequence[float]
+) -> str:
+    """Per-frame rows (type, bits in the file, bpp, estimated bits, PSNR, ms) and a totals row."""
+    pixels = encoded[0].recon.shape[-2] * encoded[0].recon.shape[-1]
+    header = (
+        f"{'frame':>5}  {'type':>4}  {'bits':>10}  {'bpp':>7}  {'est. bits':>10}  {'PSNR dB':>7}  "
+        f"{'enc ms':>8}  {'dec ms':>8}"
     )
-    rows.append("(total row: bits and ms summed; bpp and PSNR averaged over frames)")
+    rows = [header]
+    for index, (frame, quality_db, enc, dec) in enumerate(zip(encoded, psnrs, enc_ms, dec_ms)):
+        rows.append(
+            f"{index:>5}  {frame.coded.frame_type:>4}  {frame.bits:>10}  {frame.bits / pixels:>7.4f}  "
+            f"{frame.estimated_bits:>10.0f}  {quality_db:>7.2f}  {enc:>8.0f}  {dec:>8.0f}"
+        )
+    count = len(encoded)
+    total_bits = sum(frame.bits for frame in encoded)
+    total_estimate = sum(frame.estimated_bits for frame in encoded)
+    rows.append(
+        f"{'total':>5}  {'':>4}  {total_bits:>10}  {total_bits / pixels / count:>7.4f}  {total_estimate:>10.0f}  "
+        f"{sum(psnrs) / count:>7.2f}  {sum(enc_ms):>8.0f}  {sum(dec_ms):>8.0f}"
+    )
+    rows.append(
+        "(bits: the frame's payload in the file; est. bits: from the likelihoods; "
+        "total row: bits and ms summed, bpp and PSNR averaged over frames)"
+    )
     return "\n".join(rows)

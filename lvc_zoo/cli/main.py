@@ -1,8 +1,9 @@
-"""`lvc-zoo`, the command line: `list`, `convert` and `demo`.
+"""`lvc-zoo`, the command line: `list`, `convert`, `encode`, `decode` and `demo`.
 
 Every subcommand is a function of parsed arguments returning an exit code. Bad input
-(unknown model, missing file, bad option) prints one actionable line on stderr and exits
-with 2, without a traceback.
+(unknown model, missing file, bad option, corrupt stream) prints one actionable line on
+stderr and exits with 2, without a traceback; Ctrl-C prints one line and exits with 130.
+Outputs are written atomically, so neither leaves a partial file behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import lvc_zoo
 from ..errors import ConversionError, LvcZooError
 from ..hub import save_pretrained, sha256_file
 from ..registry import MODELS, get_spec
-from . import demo
+from . import codec_commands, demo
 
 __all__ = ["main"]
 
@@ -41,10 +42,20 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return args.run(args)
     except (UsageError, LvcZooError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+        return fail(str(err), 2)
+    except OSError as err:  # the file system refused (permissions, disk full, ...)
+        return fail(f"{err}; check the path, its permissions and the free space", 2)
+    except KeyboardInterrupt:
+        return fail("interrupted (Ctrl-C); no partial output was left", 130)
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else 0
+
+
+def fail(message: str, code: int) -> int:
+    """Print `message` as one `lvc-zoo: error:` line on stderr (line breaks folded) and return `code`."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--inter", type=Path, required=True, help="official P-frame checkpoint (.pth.tar)")
     convert.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
     convert.set_defaults(run=run_convert)
+
+    encode = commands.add_parser("encode", help=codec_commands.ENCODE_HELP)
+    codec_commands.add_encode_arguments(encode)
+    encode.set_defaults(run=codec_commands.run_encode)
+
+    decode = commands.add_parser("decode", help=codec_commands.DECODE_HELP)
+    codec_commands.add_decode_arguments(decode)
+    decode.set_defaults(run=codec_commands.run_decode)
 
     demo_parser = commands.add_parser("demo", help=demo.HELP)
     demo.add_arguments(demo_parser)

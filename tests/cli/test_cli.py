@@ -10,9 +10,12 @@ import torch
 
 import lvc_zoo
 from lvc_zoo.cli.main import main
-from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.coding.bitstream import read_stream
+from lvc_zoo.data import read_video
+from lvc_zoo.models import DCVCDC, DCVCDCConfig, VideoCodec
 
-ROW = re.compile(r"^\s+(\d+)\s+([IP])\s+(\d+)\s+(\d+\.\d{4})\s+(-?\d+\.\d\d|inf)\s+(\d+)$")
+ROW = re.compile(r"^\s+(\d+)\s+([IP])\s+(\d+)\s+(\d+\.\d{4})\s+(\d+)\s+(-?\d+\.\d\d|inf)\s+(\d+)\s+(\d+)$")
+"""A demo table row: frame, type, bits in the file, bpp, estimated bits, PSNR, enc ms, dec ms."""
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -40,7 +43,7 @@ def test_list_prints_every_model(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["--help"], capsys)
-    assert code == 0 and "convert" in out and "demo" in out
+    assert code == 0 and all(command in out for command in ("convert", "encode", "decode", "demo"))
 
 
 def test_convert_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -77,30 +80,55 @@ def test_convert_official_checkpoints_end_to_end(refgen, reference_dir: Path, tm
     assert "Converted from the authors' official checkpoints" in (out_dir / "README.md").read_text()
 
 
-def test_demo_prints_a_row_per_frame_and_totals(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["demo", "--small", "--frames", "3", "--size", "64x48", "--quality", "1", "--device", "cpu"], capsys)
-    assert code == 0
+def test_demo_writes_its_files_and_reports_an_exact_decode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default output directory is ./lvc_zoo_demo
+    code, out, err = run(["demo", "--small", "--frames", "3", "--size", "64x48", "--quality", "1", "--device", "cpu"], capsys)
+    assert code == 0 and err == "", err
     assert "dcvc_dc at quality 1 on cpu" in out
     assert "clip: 3 frames of 64x48" in out
     assert "weights: random weights (pretrained=False): no trained dcvc_dc weights ship yet, so PSNR is meaningless" in out
+    out_dir = tmp_path / "lvc_zoo_demo"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["decoded.y4m", "demo.lvc", "input.y4m"]
+    assert f"wrote {Path('lvc_zoo_demo')}/: input.y4m" in out
+    assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")
+
     lines = out.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split() == ["frame", "type", "bits", "bpp", "PSNR", "dB", "ms"])
+    header = next(i for i, line in enumerate(lines) if line.split() == ["frame", "type", "bits", "bpp", "est.", "bits", "PSNR", "dB", "enc", "ms", "dec", "ms"])
     rows = [ROW.match(line) for line in lines[header + 1 : header + 4]]
     assert all(rows), lines[header + 1 : header + 4]
     assert [r.group(2) for r in rows] == ["I", "P", "P"]
-    bits = [int(r.group(3)) for r in rows]
-    assert all(b > 0 for b in bits)
-    for r in rows:  # bpp = bits / (64 * 48), both rounded for printing
+    stream_header, frames = read_stream((out_dir / "demo.lvc").read_bytes())
+    payload_bits = [8 * sum(len(chunk) for chunk in frame.chunks.values()) for frame in frames]
+    assert [int(r.group(3)) for r in rows] == payload_bits  # "bits" are the bits in the file
+    for r in rows:  # bpp = bits / (64 * 48), both rounded for printing; the estimate is close to the file
         assert float(r.group(4)) == pytest.approx(int(r.group(3)) / (64 * 48), abs=1e-3)
+        assert int(r.group(5)) == pytest.approx(int(r.group(3)), rel=0.2, abs=200)
     total = lines[header + 4].split()
-    assert total[0] == "total" and abs(int(total[1]) - sum(bits)) <= 2
+    assert total[0] == "total" and int(total[1]) == sum(payload_bits)
+    assert (stream_header.width, stream_header.height, stream_header.frame_count, stream_header.quality) == (64, 48, 3, 1)
+    decoded, info = read_video(out_dir / "decoded.y4m")
+    assert tuple(decoded.shape) == (3, 3, 48, 64) and info.fps == stream_header.fps
+
+
+def test_demo_exits_non_zero_when_the_decode_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decode_frames = VideoCodec.decode_frames
+    monkeypatch.setattr(VideoCodec, "decode_frames", lambda self, data: (x.mul(0.5) for x in decode_frames(self, data)))
+    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
+    assert code == 1
+    assert re.search(r"decode DIFFERS from the encoder: max \|diff\| = 0\.\d+", out)
 
 
 def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(DCVCDC(DCVCDCConfig.small()), tmp_path / "small")
-    code, out, _ = run(["demo", "--weights", str(weights), "--frames", "2", "--size", "32x32", "--device", "cpu"], capsys)
+    out_dir = tmp_path / "demo"
+    code, out, _ = run(["demo", "--weights", str(weights), "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(out_dir)], capsys)
     assert code == 0
     assert f"weights: loaded from {weights}" in out and "random weights" not in out
+    assert f"lvc-zoo decode {out_dir / 'demo.lvc'} -o decoded.y4m --weights {weights}" in out
 
 
 @pytest.mark.parametrize(
@@ -114,6 +142,7 @@ def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pyt
         (["--device", "gpu0"], r"argument --device: 'gpu0' is not a device name"),
     ],
 )
-def test_demo_bad_input_is_one_line(argv: list[str], match: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["demo", "--small", *argv], capsys)
+def test_demo_bad_input_is_one_line(argv: list[str], match: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["demo", "--small", "--output-dir", str(tmp_path / "demo"), *argv], capsys)
     assert_one_line_error(code, err, match)
+    assert not (tmp_path / "demo").exists()

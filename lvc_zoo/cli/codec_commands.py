@@ -1,0 +1,317 @@
+"""`lvc-zoo encode` and `lvc-zoo decode`: video files <-> lvc_zoo bitstreams.
+
+    encode:  INPUT ─► read_video ─► VideoCodec.encode_frames ─► write_stream ─► OUT.lvc
+    decode:  IN.lvc ─► read_header ─► load(header.model) ─► decode_frames ─► write_video ─► OUTPUT
+
+Also the pieces `lvc-zoo demo` reuses: the option types, the timed frame loop, the progress
+bar and the atomic file write.
+
+[choice] Outputs are atomic: the stream goes to a hidden sibling first and is renamed at the
+end (`write_video` does the same for decoded videos), so a failure or Ctrl-C leaves nothing
+at the output path.
+
+[choice] --device defaults to cpu, not "cuda if available": a stream decodes exactly on the
+kind of device (and torch version and thread count) that encoded it, so the default must not
+change with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from tqdm import tqdm
+
+import lvc_zoo
+
+from ..coding.bitstream import read_header, write_stream
+from ..data import ColourSpace, VideoInfo, probe_video, read_video, write_video
+from ..errors import BitstreamError, InputError, ModelMismatchError, UnknownModelError
+from ..models.codec import psnr
+from ..registry import ModelSpec, get_spec, list_models
+
+__all__ = [
+    "ENCODE_HELP",
+    "DECODE_HELP",
+    "MIN_SIZE",
+    "add_encode_arguments",
+    "add_decode_arguments",
+    "run_encode",
+    "run_decode",
+    "parse_size",
+    "parse_device",
+    "timed",
+    "progress",
+    "write_atomic",
+]
+
+T = TypeVar("T")
+
+ENCODE_HELP = "code a video (.yuv, .y4m, PNG folder, .mp4, ...) into an lvc_zoo bitstream"
+DECODE_HELP = "decode an lvc_zoo bitstream into .yuv, .y4m, a PNG folder or .mp4/.mkv"
+MIN_SIZE = 64
+"""Smallest frame width and height `encode` takes (odd sizes above it are padded and cropped by the codec)."""
+COLOURS = tuple(f"{matrix}-{range_}" for matrix in ("bt709", "bt601") for range_ in ("full", "limited"))
+_WEIGHTS_HELP = "trained weights: a directory from `lvc-zoo convert` / save_pretrained, or hf-hub:ORG/NAME[@REV]"
+_DEVICE_HELP = "cpu (default), cuda, cuda:1, ...; decode on the kind of device that encoded"
+
+
+# ----------------------------------------------------------------------------- options
+def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `lvc-zoo encode`."""
+    parser.add_argument("input", type=Path, metavar="INPUT", help="video: .yuv (8-bit 4:2:0), .y4m, a folder of PNGs, .mp4/.mkv/...")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.lvc", help="bitstream to write")
+    parser.add_argument("--model", required=True, help="registry name, e.g. dcvc_dc (see `lvc-zoo list`)")
+    parser.add_argument("--quality", type=int, required=True, help="quality index, higher is better (dcvc_dc: 0..3)")
+    parser.add_argument("--weights", default=None, help=_WEIGHTS_HELP + " (default: the registry's published weights)")
+    parser.add_argument("--intra-period", type=parse_intra_period, default=-1, metavar="N", help="-1 (default): only frame 0 is intra; N: every N-th frame")
+    parser.add_argument("--frames", type=parse_positive, default=None, metavar="N", help="code only the first N frames")
+    parser.add_argument("--size", type=parse_size, default=None, metavar="WxH", help="frame size of a raw .yuv whose name does not say it")
+    parser.add_argument("--fps", type=parse_fps, default=None, metavar="F", help="frame rate, e.g. 25, 29.97 or 30000/1001 (default: from the file, else 30)")
+    parser.add_argument("--colour", type=parse_colour, default=None, metavar="|".join(COLOURS), help="how the file's YUV relates to RGB (default: the format's; .yuv/.y4m bt709-full, .mp4 its tags)")
+    parser.add_argument("--device", type=parse_device, default=torch.device("cpu"), help=_DEVICE_HELP)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+
+
+def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `lvc-zoo decode`."""
+    parser.add_argument("input", type=Path, metavar="IN.lvc", help="bitstream written by `lvc-zoo encode`")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT", help="by suffix: .yuv, .y4m, .mp4/.mkv/.mov/.avi, or a folder (PNGs)")
+    parser.add_argument("--weights", default=None, help=_WEIGHTS_HELP + "; the ones that encoded the stream")
+    parser.add_argument("--device", type=parse_device, default=torch.device("cpu"), help=_DEVICE_HELP)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"WxH" -> (width, height)."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 256x256") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
+    return width, height
+
+
+def parse_device(text: str) -> torch.device:
+    """A torch device name that exists on this machine."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device name such as cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError("CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def parse_positive(text: str) -> int:
+    """A positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def parse_intra_period(text: str) -> int:
+    """-1 (only the first frame is intra) or a period >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value != -1 and value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: use -1 (only frame 0 is intra) or a period >= 1")
+    return value
+
+
+def parse_colour(text: str) -> ColourSpace:
+    """"bt709-full", "bt601-limited", ... -> ColourSpace."""
+    if text.strip().lower() not in COLOURS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(COLOURS)}")
+    return ColourSpace.parse(text)
+
+
+def parse_fps(text: str) -> Fraction | float:
+    """"25", "30000/1001" (exact) or "29.97" (a float, read as 30000/1001 by the video reader)."""
+    try:
+        rate: Fraction | float = Fraction(text) if "/" in text or text.strip().isdigit() else float(text)
+    except (ValueError, ZeroDivisionError):
+        rate = 0
+    if not rate > 0 or rate == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive frame rate such as 25, 29.97 or 30000/1001")
+    return rate
+
+
+# ----------------------------------------------------------------------------- shared loop
+def timed(items: Iterator[T], device: torch.device) -> Iterator[tuple[T, float]]:
+    """Each item of `items` with the wall time in ms that producing it took.
+
+    On CUDA the device is synchronised before each time stamp, so the time covers the kernels.
+    """
+    while True:
+        _synchronize(device)
+        start = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        _synchronize(device)
+        yield item, (time.perf_counter() - start) * 1e3
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def progress(total: int, desc: str, quiet: bool) -> tqdm:
+    """A per-frame progress bar on stderr; off with `quiet` or when stderr is not a terminal."""
+    disable = quiet or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=disable, leave=False, dynamic_ncols=True)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to a hidden sibling of `path`, then rename it to `path` (nothing is left on failure)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with open(partial, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_output(output: Path, input_path: Path) -> None:
+    """Refuse an output path that is the input itself."""
+    if output.exists() and input_path.exists() and output.resolve() == input_path.resolve():
+        raise InputError(f"{output} is also the input: pass another output path.")
+
+
+def _fps_text(fps: Fraction) -> str:
+    return f"{float(fps):.4g}"
+
+
+# ----------------------------------------------------------------------------- encode
+def run_encode(args: argparse.Namespace) -> int:
+    """Read the video, check it, load the model, encode with progress, write the stream, print a summary."""
+    _check_output(args.output, args.input)
+    if args.output.is_dir():
+        raise InputError(f"{args.output} is a directory: pass a file name for the stream, e.g. {args.output / 'out.lvc'}.")
+    spec = get_spec(args.model)
+    spec.check_quality(args.quality)  # before reading anything
+    read_options = {"size": args.size, "fps": args.fps, "colour": args.colour}
+    info = probe_video(args.input, **read_options)
+    if info.width < MIN_SIZE or info.height < MIN_SIZE:
+        raise InputError(
+            f"{args.input} is {info.width}x{info.height}: lvc-zoo encode needs frames of at least "
+            f"{MIN_SIZE}x{MIN_SIZE} pixels; use a larger video (odd sizes are fine)."
+        )
+    device = args.device
+    codec = lvc_zoo.load(spec.name, args.quality, weights=args.weights, device=device)
+    frames, info = read_video(args.input, frames=args.frames, **read_options)
+    frames = frames.to(device)
+
+    coded, psnrs, times_ms = [], [], []
+    with progress(frames.shape[0], "encode", args.quiet) as bar:
+        encoded = codec.encode_frames(frames, args.quality, args.intra_period)
+        for index, (frame, ms) in enumerate(timed(encoded, device)):
+            coded.append(frame.coded)
+            psnrs.append(psnr(frame.recon, frames[index : index + 1]))
+            times_ms.append(ms)
+            bar.update()
+    colour = info.colour
+    header = codec.stream_header(
+        frames, args.quality, args.intra_period, fps=info.fps, colour_matrix=colour.matrix, colour_range=colour.range
+    )
+    data = write_stream(header, coded)
+    write_atomic(args.output, data)
+
+    count, bits = len(coded), 8 * len(data)
+    print(
+        f"encoded {count} frames of {info.width}x{info.height} ({_fps_text(info.fps)} fps, {colour}) with "
+        f"{spec.name} quality {args.quality}, intra period {args.intra_period} -> {args.output}"
+    )
+    print(
+        f"size: {len(data)} bytes, {bits / (info.width * info.height * count):.4f} bpp, "
+        f"{bits * float(info.fps) / count / 1000:.1f} kbps at {_fps_text(info.fps)} fps"
+    )
+    print(f"PSNR: {sum(psnrs) / count:.2f} dB (RGB, mean over frames, encoder reconstruction vs input)")
+    print(f"time: {sum(times_ms) / count:.0f} ms/frame encoding on {device}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- decode
+def run_decode(args: argparse.Namespace) -> int:
+    """Read and verify the stream, load the model it names, decode with progress, write the video."""
+    _check_output(args.output, args.input)
+    data = _read_stream_file(args.input)
+    try:
+        header = read_header(data)
+        if min(header.width, header.height, header.frame_count) < 1:
+            raise BitstreamError(f"the header says {header.frame_count} frames of {header.width}x{header.height}; the stream is corrupt")
+        spec = _spec_of_stream(header.model, header.quality)
+        codec = lvc_zoo.load(spec.name, header.quality, weights=args.weights, device=args.device)
+        decoded = codec.decode_frames(data)  # parses and verifies the whole stream first
+    except BitstreamError as err:
+        raise type(err)(f"{args.input}: {err}") from None
+    colour = ColourSpace(header.colour_matrix, header.colour_range)
+    info = VideoInfo(header.width, header.height, header.frame_count, header.fps, colour)
+
+    times_ms: list[float] = []
+
+    def frames() -> Iterable[torch.Tensor]:
+        with progress(header.frame_count, "decode", args.quiet) as bar:
+            for x_hat, ms in timed(decoded, args.device):
+                times_ms.append(ms)
+                bar.update()
+                yield x_hat[0]
+
+    write_video(args.output, frames(), info)
+    count = len(times_ms)
+    print(
+        f"decoded {count} frames of {header.width}x{header.height} ({_fps_text(header.fps)} fps, {colour}) "
+        f"with {spec.name} quality {header.quality} -> {args.output}"
+    )
+    print(f"time: {sum(times_ms) / count:.0f} ms/frame decoding on {args.device}")
+    return 0
+
+
+def _read_stream_file(path: Path) -> bytes:
+    """The bytes of a stream file; InputError when it is missing or not a file."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist: pass a bitstream written by `lvc-zoo encode`.")
+    if not path.is_file():
+        raise InputError(f"{path} is not a file: pass a bitstream written by `lvc-zoo encode`.")
+    return path.read_bytes()
+
+
+def _spec_of_stream(model: str, quality: int) -> ModelSpec:
+    """The registry entry of the model that wrote a stream; refuses models or qualities this lvc_zoo lacks."""
+    try:
+        spec = get_spec(model)
+    except UnknownModelError:
+        raise ModelMismatchError(
+            f"the stream was written by model {model!r}, which lvc_zoo {lvc_zoo.__version__} does not have "
+            f"(it has {', '.join(list_models())}): decode it with the lvc_zoo that wrote it, or upgrade"
+        ) from None
+    if quality not in spec.qualities:
+        raise BitstreamError(
+            f"the stream's quality {quality} is not one of {spec.name}'s {list(spec.qualities)}; "
+            "it is corrupt or from a newer lvc_zoo"
+        )
+    return spec
