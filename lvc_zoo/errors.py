@@ -16,6 +16,7 @@ __all__ = [
     "WeightsNotFoundError",
     "ChecksumError",
     "ConversionError",
+    "HubError",
     "ConfigError",
     "InputError",
     "BitstreamError",
@@ -74,6 +75,10 @@ class ChecksumError(LvcZooError, ValueError):
 
 class ConversionError(LvcZooError, ValueError):
     """An official checkpoint that does not convert (unknown or missing keys, wrong shapes)."""
+
+
+class HubError(LvcZooError, OSError):
+    """The Hugging Face Hub refused or failed an upload; the message says what to check."""
 
 
 class ConfigError(LvcZooError, ValueError):

@@ -43,7 +43,7 @@ from huggingface_hub.utils import validate_repo_id
 from safetensors.torch import load_file, save_file
 
 from . import __version__
-from .errors import ChecksumError, ConfigError, WeightsNotFoundError
+from .errors import ChecksumError, ConfigError, HubError, WeightsNotFoundError
 from .models import VideoCodec
 from .registry import ModelSpec, get_spec
 
@@ -477,3 +477,140 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------- publishing
+@dataclasses.dataclass(frozen=True)
+class PushFile:
+    """One file `push_pretrained` uploads: its path in the directory (and repo), size and sha256."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    """What `push_pretrained` uploaded, or would upload with `dry_run=True`.
+
+    Attributes:
+        model: registry name of the weights (from config.json).
+        repo_id: target model repo, "ORG/NAME".
+        revision: target branch ("main" unless another was asked for).
+        private: whether a repo created by the push is private.
+        files: every uploaded file, sorted by path.
+        dry_run: nothing was sent.
+        commit_url: the Hub commit of the upload; None for a dry run.
+    """
+
+    model: str
+    repo_id: str
+    revision: str
+    private: bool
+    files: tuple[PushFile, ...]
+    dry_run: bool
+    commit_url: str | None = None
+
+
+def push_pretrained(
+    directory: str | os.PathLike[str],
+    repo_id: str,
+    revision: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    dry_run: bool = False,
+    endpoint: str | None = None,
+) -> PushResult:
+    """Upload an lvc_zoo weights directory to a Hub model repo, after checking it loads.
+
+    The directory is first checked exactly as `lvc_zoo.load(name, weights=directory)` does
+    (`load_local`: config.json present and valid, every listed file's sha256 matching, weights
+    loading strictly into the model config.json names), so a broken directory is refused before
+    any request. Then `HfApi(endpoint).create_repo(exist_ok=True)` (an existing repo keeps its
+    visibility), `create_branch` when `revision` names a branch other than main, and
+    `upload_folder` of exactly the listed files in one commit. Hidden files and folders (names
+    starting with ".") are not uploaded. Users then load the weights with
+    `lvc_zoo.load(model, weights="hf-hub:ORG/NAME[@REVISION]")`.
+
+    Args:
+        directory: an lvc_zoo weights directory (`save_pretrained`, `lvc-zoo convert`).
+        repo_id: "ORG/NAME" of the model repo; created if missing.
+        revision: branch to commit to (created from main if missing), or "refs/pr/N"; None: main.
+        private: create the repo private (ignored for an existing repo).
+        token: Hub token; None uses the usual sources (HF_TOKEN, the cached `hf auth login`).
+        dry_run: only check the directory and return what would be uploaded; no network access.
+        endpoint: Hub URL; None uses HF_ENDPOINT or huggingface.co.
+    Returns: a `PushResult` listing the files (path, size, sha256) and the target.
+    Raises:
+        WeightsNotFoundError: the directory, its config.json or a listed file is missing.
+        ChecksumError: a listed file's sha256 differs from config.json.
+        ConfigError: invalid repo id or revision, or a config.json the model cannot load.
+        UnknownModelError: config.json names a model this lvc_zoo does not have.
+        HubError: the Hub refused the upload (no token, no write access, ...).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise WeightsNotFoundError(
+            f"{str(directory)!r} is not a directory: pass a weights directory written by "
+            "lvc_zoo.save_pretrained or `lvc-zoo convert`."
+        )
+    _check_push_target(repo_id, revision)
+    model = _read_config_json(directory).get("model")
+    if not isinstance(model, str):
+        raise ConfigError(f"{directory / CONFIG_FILE} names no model; write the directory again with lvc_zoo.save_pretrained.")
+    load_local(directory, model)  # everything lvc_zoo.load will check after downloading
+    files = tuple(
+        PushFile(path.relative_to(directory).as_posix(), path.stat().st_size, sha256_file(path))
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+    )
+    result = PushResult(get_spec(model).name, repo_id, revision or "main", private, files, dry_run)
+    if dry_run:
+        return result
+
+    from huggingface_hub import HfApi  # looked up at call time, so tests can substitute a recording fake
+    from huggingface_hub.errors import LocalTokenNotFoundError
+
+    api = HfApi(endpoint=endpoint, library_name="lvc_zoo", library_version=__version__)
+    try:
+        api.create_repo(repo_id, token=token, private=private, repo_type="model", exist_ok=True)
+        if revision is not None and revision != "main" and not revision.startswith("refs/"):
+            api.create_branch(repo_id, branch=revision, token=token, repo_type="model", exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=directory,
+            repo_type="model",
+            revision=revision,
+            token=token,
+            allow_patterns=[re.sub(r"([\[\]*?])", r"[\1]", f.path) for f in files],  # literal paths
+            commit_message=f"Upload {result.model} weights with lvc_zoo {__version__}",
+        )
+    except LocalTokenNotFoundError as err:
+        raise HubError(
+            f"Cannot upload to {repo_id}: no Hub token. Log in with `hf auth login` or set HF_TOKEN "
+            "to a token with write access."
+        ) from err
+    except HfHubHTTPError as err:
+        raise HubError(
+            f"Uploading {directory} to {repo_id} (revision {result.revision}) failed: the Hub answered "
+            f"{str(err).splitlines()[0]}. Check the repo name and that your token (HF_TOKEN or "
+            "`hf auth login`) has write access to it."
+        ) from err
+    return dataclasses.replace(result, commit_url=getattr(commit, "commit_url", None))
+
+
+def _check_push_target(repo_id: str, revision: str | None) -> None:
+    """Refuse a repo id that is not "ORG/NAME", or a malformed revision, before any request."""
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1 or not _is_valid_repo_id(repo_id):
+        raise ConfigError(
+            f"{repo_id!r} is not a Hub repo id: use ORG/NAME (letters, digits, '-', '_' and '.'; "
+            "ORG is your user name or an organisation)."
+        )
+    if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
+        raise ConfigError(
+            f"{revision!r} is not a branch name: use letters, digits, '-', '_', '.' and '/' "
+            "(e.g. main, v1.0, refs/pr/3)."
+        )
+
+
+__all__ += ["push_pretrained", "PushResult", "PushFile"]

@@ -18,17 +18,11 @@ change with the machine.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
 
 import torch
-from tqdm import tqdm
 
 import lvc_zoo
 
@@ -37,28 +31,21 @@ from ..data import ColourSpace, VideoInfo, probe_video, read_video, write_video
 from ..errors import BitstreamError, InputError, ModelMismatchError, UnknownModelError
 from ..models.codec import psnr
 from ..registry import ModelSpec, get_spec, list_models
+from ..runtime import MIN_SIZE, progress, timed, write_atomic
 
 __all__ = [
     "ENCODE_HELP",
     "DECODE_HELP",
-    "MIN_SIZE",
     "add_encode_arguments",
     "add_decode_arguments",
     "run_encode",
     "run_decode",
     "parse_size",
     "parse_device",
-    "timed",
-    "progress",
-    "write_atomic",
 ]
-
-T = TypeVar("T")
 
 ENCODE_HELP = "code a video (.yuv, .y4m, PNG folder, .mp4, ...) into an lvc_zoo bitstream"
 DECODE_HELP = "decode an lvc_zoo bitstream into .yuv, .y4m, a PNG folder or .mp4/.mkv"
-MIN_SIZE = 64
-"""Smallest frame width and height `encode` takes (odd sizes above it are padded and cropped by the codec)."""
 COLOURS = tuple(f"{matrix}-{range_}" for matrix in ("bt709", "bt601") for range_ in ("full", "limited"))
 _WEIGHTS_HELP = "trained weights: a directory from `lvc-zoo convert` / save_pretrained, or hf-hub:ORG/NAME[@REV]"
 _DEVICE_HELP = "cpu (default), cuda, cuda:1, ...; decode on the kind of device that encoded"
@@ -150,50 +137,6 @@ def parse_fps(text: str) -> Fraction | float:
     if not rate > 0 or rate == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive frame rate such as 25, 29.97 or 30000/1001")
     return rate
-
-
-# ----------------------------------------------------------------------------- shared loop
-def timed(items: Iterator[T], device: torch.device) -> Iterator[tuple[T, float]]:
-    """Each item of `items` with the wall time in ms that producing it took.
-
-    On CUDA the device is synchronised before each time stamp, so the time covers the kernels.
-    """
-    while True:
-        _synchronize(device)
-        start = time.perf_counter()
-        try:
-            item = next(items)
-        except StopIteration:
-            return
-        _synchronize(device)
-        yield item, (time.perf_counter() - start) * 1e3
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def progress(total: int, desc: str, quiet: bool) -> tqdm:
-    """A per-frame progress bar on stderr; off with `quiet` or when stderr is not a terminal."""
-    disable = quiet or not sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=disable, leave=False, dynamic_ncols=True)
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a hidden sibling of `path`, then rename it to `path` (nothing is left on failure)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        with open(partial, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _check_output(output: Path, input_path: Path) -> None:

@@ -30,7 +30,8 @@ from ..data import VideoInfo, pan_clip, read_video, write_video
 from ..models import VideoCodec
 from ..models.codec import EncodedFrame, psnr
 from ..registry import get_spec
-from .codec_commands import parse_device, parse_size, timed, write_atomic
+from ..runtime import timed, write_atomic
+from .codec_commands import parse_device, parse_size
 
 __all__ = ["HELP", "add_arguments", "run"]
 

@@ -1,4 +1,4 @@
-"""`lvc-zoo`, the command line: `list`, `convert`, `encode`, `decode` and `demo`.
+"""`lvc-zoo`, the command line: list, convert, encode, decode, demo, eval, bdrate, bench, push.
 
 Every subcommand is a function of parsed arguments returning an exit code. Bad input
 (unknown model, missing file, bad option, corrupt stream) prints one actionable line on
@@ -17,7 +17,7 @@ import lvc_zoo
 from ..errors import ConversionError, LvcZooError
 from ..hub import save_pretrained, sha256_file
 from ..registry import MODELS, get_spec
-from . import codec_commands, demo
+from . import bdrate_command, bench_command, codec_commands, demo, eval_command, push_command
 
 __all__ = ["main"]
 
@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = commands.add_parser("demo", help=demo.HELP)
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(run=demo.run)
+    eval_command.register(commands)
+    bdrate_command.register(commands)
+    bench_command.register(commands)
+    push_command.register(commands)
     return parser
 
 

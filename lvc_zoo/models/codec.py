@@ -218,7 +218,7 @@ class VideoCodec(L.LightningModule):
         return digest.hexdigest()[:16]
 
     # ----------------------------------------------------------------------------- coding
-    def _code_clip(
+    def code_clip(
         self,
         frames: Tensor | None,
         types: Sequence[str],
@@ -228,8 +228,17 @@ class VideoCodec(L.LightningModule):
     ) -> Iterator[tuple[Tensor, Coder]]:
         """The one coding loop behind estimate, encode and decode (frames is None when decoding).
 
-        Yields each frame's (1, 3, H, W) clamped reconstruction, cropped to `size` = (H, W),
-        and the coder that coded it.
+        Public for tools that bring their own `Coder` (e.g. `lvc-zoo bench` times the coders'
+        calls); everything else uses the methods built on it.
+
+        Args:
+            frames: (T, 3, H, W) RGB in [0, 1], or None when decoding.
+            types: "I" or "P" per frame.
+            size: (H, W) before padding.
+            quality: one of `self.qualities` (not checked here).
+            coder_for: the `Coder` for frame index i.
+        Yields: each frame's (1, 3, H, W) clamped reconstruction, cropped to `size`, and the
+            coder that coded it.
         """
         h, w = size
         padded = (h + -h % self.padding_multiple, w + -w % self.padding_multiple)
@@ -257,7 +266,7 @@ class VideoCodec(L.LightningModule):
     @torch.inference_mode()
     def _estimate_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[FrameEstimate]:
         types = self.frame_types(frames.shape[0], intra_period)
-        clip = self._code_clip(frames, types, tuple(frames.shape[-2:]), quality, lambda _: Estimate(mode="round"))
+        clip = self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, lambda _: Estimate(mode="round"))
         for index, (x_hat, coder) in enumerate(clip):
             components = {tag: float(bits) for tag, bits in coder.bits.items()}
             yield FrameEstimate(index, types[index], x_hat, float(coder.total_bits()), components, psnr(x_hat, frames[index : index + 1]))
@@ -297,7 +306,7 @@ class VideoCodec(L.LightningModule):
     def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
         types = self.frame_types(frames.shape[0], intra_period)
         coder_for = lambda _: Encode(ChunkWriter())  # noqa: E731 - one fresh chunk per frame
-        for index, (x_hat, coder) in enumerate(self._code_clip(frames, types, tuple(frames.shape[-2:]), quality, coder_for)):
+        for index, (x_hat, coder) in enumerate(self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, coder_for)):
             payload = coder.writer.finish()
             yield EncodedFrame(
                 CodedFrame(types[index], {FRAME_CHUNK: payload}),
@@ -372,7 +381,7 @@ class VideoCodec(L.LightningModule):
     def _decode_frames(self, header: StreamHeader, coded: list[CodedFrame]) -> Iterator[Tensor]:
         types = [frame.frame_type for frame in coded]
         coder_for = lambda index: Decode(ChunkReader(coded[index].chunks[FRAME_CHUNK]))  # noqa: E731
-        for x_hat, _ in self._code_clip(None, types, (header.height, header.width), header.quality, coder_for):
+        for x_hat, _ in self.code_clip(None, types, (header.height, header.width), header.quality, coder_for):
             yield x_hat
 
     def decompress(self, data: bytes) -> Tensor:

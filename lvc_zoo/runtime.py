@@ -1,0 +1,69 @@
+"""Run-time helpers shared by the command line, evaluation and benchmarks.
+
+Timing of generator-driven coding loops, per-frame progress bars and atomic file writes live
+here, below `cli` and `eval`, so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from tqdm import tqdm
+
+__all__ = ["MIN_SIZE", "timed", "synchronize", "progress", "write_atomic"]
+
+T = TypeVar("T")
+
+MIN_SIZE = 64
+"""Smallest frame width and height the command line codes (every model of the zoo codes it)."""
+
+
+def timed(items: Iterator[T], device: torch.device) -> Iterator[tuple[T, float]]:
+    """Each item of `items` with the wall time in ms that producing it took.
+
+    On CUDA the device is synchronised before each time stamp, so the time covers the kernels.
+    """
+    while True:
+        synchronize(device)
+        start = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        synchronize(device)
+        yield item, (time.perf_counter() - start) * 1e3
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued kernels (CUDA only), so a time stamp covers them."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def progress(total: int, desc: str, quiet: bool) -> tqdm:
+    """A per-frame progress bar on stderr; off with `quiet` or when stderr is not a terminal."""
+    disable = quiet or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=disable, leave=False, dynamic_ncols=True)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to a hidden sibling of `path`, then rename it to `path` (nothing is left on failure)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with open(partial, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,150 @@
+"""`lvc_zoo.eval.bench` and `lvc-zoo bench`: fields, plausibility, MACs against the reference."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+
+import pytest
+import torch
+
+import lvc_zoo
+from lvc_testing import reference_root
+from lvc_zoo.cli.main import main
+from lvc_zoo.eval.bench import bench, bench_clip, count_macs, count_parameters, format_bench
+from lvc_zoo.models import DCVCDC, DCVCDCConfig
+
+REFERENCE_MACS_P_1920X1088 = 2_789_979_985_920
+"""MACs of a steady-state DCVC-DC P frame at 1920x1088, measured on the official code
+(shared/reference/dcvc_dc/measurements.json, "macs_p_1920x1088")."""
+REFERENCE_PARAMS = {"intra": 30_998_187, "inter": 19_778_563}
+"""Parameters of the official IntraNoAR and DMC (same file, "param_count_i" / "param_count_p")."""
+
+SMALL = ["bench", "--model", "dcvc_dc", "--small", "--size", "64x64", "--runs", "1", "--threads", "1"]
+
+
+def one_line_error(code: int, err: str, match: str) -> None:
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("lvc-zoo: error: "), err
+    assert re.search(match, err), err
+
+
+@pytest.fixture(scope="module")
+def bench_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    """`lvc-zoo bench --small` at 64x64: its JSON and its stdout."""
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    threads = torch.get_num_threads()
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main([*SMALL, "--json", str(out)])
+    assert code == 0
+    assert torch.get_num_threads() == threads, "--threads must not leak out of main()"
+    return json.loads(out.read_text()), stdout.getvalue()
+
+
+def test_bench_json_has_every_field_with_plausible_values(bench_json: tuple[dict, str]) -> None:
+    result, _ = bench_json
+    small = DCVCDC(DCVCDCConfig.small())
+    assert result["model"] == "dcvc_dc" and "random" in result["weights"] and "--small" in result["weights"]
+    assert (result["width"], result["height"], result["frames"]) == (64, 64, 4)
+    assert result["frame_types"] == ["I", "P", "P", "P"]
+    assert result["quality"] == 3 and result["device"] == "cpu" and result["threads"] == 1
+    assert result["params"] == {
+        "total": sum(p.numel() for p in small.parameters()),
+        "intra": sum(p.numel() for p in small.intra.parameters()),
+        "inter": sum(p.numel() for p in small.inter.parameters()),
+    }
+    assert result["params"]["total"] == result["params"]["intra"] + result["params"]["inter"]
+
+    macs = result["macs"]
+    assert macs["i_frame"] > 0 and macs["p_frame"] > 0
+    assert (macs["coded_width"], macs["coded_height"]) == (64, 64)
+    assert "FakeTensorMode" in macs["method"]
+    assert sum(macs["p_frame_by_module"].values()) == macs["p_frame"]
+
+    timing = result["timing"]
+    assert (timing["runs"], timing["warmup"]) == (1, 1) and timing["decode_exact"] is True
+    assert "Coder" in timing["method"]
+    for path in ("estimate", "encode", "decode"):
+        for frame in ("i_frame", "p_frame"):
+            split = timing[path][frame]
+            assert split["total_ms"] > 0 and split["network_ms"] > 0 and split["entropy_ms"] > 0, (path, frame, split)
+            assert split["network_ms"] + split["entropy_ms"] == pytest.approx(split["total_ms"])
+
+    assert result["memory"]["peak_mib"] >= 0 and "getrusage" in result["memory"]["method"]
+    assert result["torch_version"] == torch.__version__ and result["lvc_zoo_version"] == lvc_zoo.__version__
+
+
+def test_bench_prints_a_table(bench_json: tuple[dict, str]) -> None:
+    result, out = bench_json
+    assert "dcvc_dc at 64x64" in out and "1 CPU thread" in out and "random initialisation" in out
+    assert f"total {result['params']['total']:,}" in out
+    assert re.search(r"MACs/frame\s+I [\d.]+ G\s+P [\d.]+ G", out)
+    for path in ("estimate", "encode", "decode"):
+        assert re.search(rf"^\s+{path}\s+I(\s+\d+\.\d){{3}}$", out, re.M), out
+    assert len(re.findall(r"^\s+P(\s+\d+\.\d){3}$", out, re.M)) == 3
+    assert "entropy = wall time inside the Coder's calls" in out
+    assert "peak memory" in out and "MiB" in out
+
+
+def test_macs_of_the_full_model_at_1920x1088_equal_the_reference() -> None:
+    reference = reference_root()
+    if reference is not None and (reference / "dcvc_dc" / "measurements.json").is_file():
+        measured = json.loads((reference / "dcvc_dc" / "measurements.json").read_text())
+        assert measured["macs_p_1920x1088"] == REFERENCE_MACS_P_1920X1088
+        assert (measured["param_count_i"], measured["param_count_p"]) == (REFERENCE_PARAMS["intra"], REFERENCE_PARAMS["inter"])
+    codec = lvc_zoo.load("dcvc_dc", pretrained=False)
+    macs = count_macs(codec, 1920, 1088)
+    assert "FakeTensorMode" in macs.method  # shapes only: seconds, no memory
+    assert (macs.coded_width, macs.coded_height) == (1920, 1088)
+    assert macs.p_frame == pytest.approx(REFERENCE_MACS_P_1920X1088, rel=0.01)
+    assert count_macs(codec, 1920, 1080).p_frame == macs.p_frame  # 1080 rows are coded padded to 1088
+    params = count_parameters(codec)
+    assert (params.intra, params.inter) == (REFERENCE_PARAMS["intra"], REFERENCE_PARAMS["inter"])
+
+
+def test_macs_under_fake_tensors_equal_those_of_real_tensors() -> None:
+    codec = DCVCDC(DCVCDCConfig.small()).eval()
+    fake, real = count_macs(codec, 64, 64), count_macs(codec, 64, 64, fake=False)
+    assert "FakeTensorMode" in fake.method and "real tensors" in real.method
+    assert (fake.i_frame, fake.p_frame, fake.p_frame_by_module) == (real.i_frame, real.p_frame, real.p_frame_by_module)
+    padded = count_macs(codec, 72, 50)  # coded padded to the model's multiple of 16
+    assert (padded.width, padded.height, padded.coded_width, padded.coded_height) == (72, 50, 80, 64)
+    assert padded.p_frame > fake.p_frame
+
+
+def test_bench_api_returns_a_result_the_table_shows() -> None:
+    codec = DCVCDC(DCVCDCConfig.small()).eval()
+    result = bench(codec, width=64, height=64, frames=2, runs=1, warmup=0, weights="random")
+    assert result.frame_types == ["I", "P"] and result.timing.decode_exact
+    assert result.params == count_parameters(codec)
+    table = format_bench(result)
+    assert "2 frames (1 I + 1 P)" in table and "weights: random" in table
+
+
+def test_bench_clip_moves_and_stays_in_range() -> None:
+    clip = bench_clip(3, 600, 100)  # wider than the 512-pixel photo: it is scaled up
+    assert clip.shape == (3, 3, 100, 600) and clip.min() >= 0 and clip.max() <= 1
+    assert torch.equal(clip[1][..., :-4], clip[0][..., 4:])  # a pan: real motion for the P frames
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--frames", "1"], r"--frames must be at least 2"),
+        (["--size", "32x32"], r"too small: width and height must be at least 64"),
+        (["--weights", "some/dir"], r"--small builds a reduced-width model with random weights: drop --weights"),
+        (["--quality", "9"], r"Quality 9 is out of range for 'dcvc_dc'"),
+        (["--size", "64by64"], r"is not WIDTHxHEIGHT"),
+    ],
+)
+def test_bad_options_are_one_line_errors(extra: list[str], match: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([*SMALL, *extra])
+    one_line_error(code, capsys.readouterr().err, match)
+
+
+def test_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "--model", "dcvc_dx", "--small"])
+    one_line_error(code, capsys.readouterr().err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'\?")
