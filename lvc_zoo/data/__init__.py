@@ -1,4 +1,6 @@
-"""Video data: colour conversion, video file I/O and synthetic clips; datasets later."""
+"""Video data: colour conversion, video file I/O, synthetic clips, training datasets and the DataModule."""
+
+from typing import Any
 
 from .colour import (
     BT709_FULL,
@@ -11,6 +13,7 @@ from .colour import (
     yuv420_to_rgb,
     yuv444_to_rgb,
 )
+from .datasets import BVIDVC, VideoFolder, Vimeo90kSeptuplet
 from .synthetic import pan_clip
 from .video import VideoInfo, iter_video, parse_yuv_name, probe_video, read_video, write_video
 
@@ -31,4 +34,17 @@ __all__ = [
     "probe_video",
     "write_video",
     "parse_yuv_name",
+    "Vimeo90kSeptuplet",
+    "VideoFolder",
+    "BVIDVC",
+    "VideoDataModule",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """VideoDataModule on first use: it imports Lightning, which `import lvc_zoo.data` should not pay for."""
+    if name == "VideoDataModule":
+        from .datamodule import VideoDataModule
+
+        return VideoDataModule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
