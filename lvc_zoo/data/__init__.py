@@ -15,7 +15,7 @@ from .colour import (
 )
 from .datasets import BVIDVC, VideoFolder, Vimeo90kSeptuplet
 from .synthetic import pan_clip
-from .video import VideoInfo, iter_video, parse_yuv_name, probe_video, read_video, write_video
+from .video import VideoInfo, iter_planes, iter_video, parse_yuv_name, probe_video, read_video, write_video
 
 __all__ = [
     "pan_clip",
@@ -31,6 +31,7 @@ __all__ = [
     "VideoInfo",
     "read_video",
     "iter_video",
+    "iter_planes",
     "probe_video",
     "write_video",
     "parse_yuv_name",

@@ -70,6 +70,7 @@ __all__ = [
     "DEFAULT_CRF",
     "read_video",
     "iter_video",
+    "iter_planes",
     "probe_video",
     "write_video",
     "parse_yuv_name",
@@ -136,11 +137,26 @@ class VideoInfo:
         return cls(width=w, height=h, frame_count=t, fps=_as_fps(fps), colour=colour)
 
 
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""One 8-bit 4:2:0 frame: Y (H, W), U and V (⌈H/2⌉, ⌈W/2⌉) uint8 arrays."""
+
+
 class _Source(NamedTuple):
-    """An opened input: its info (frame_count = frames in the file) and frames from index `start` on."""
+    """An opened input: its info (frame_count = frames in the file), and from index `start` on
+    its 8-bit 4:2:0 planes (None for PNG folders, which hold RGB) and its RGB frames."""
 
     info: VideoInfo
+    planes: Callable[[int], Iterator[Planes]] | None
     frames: Callable[[int], Iterator[Tensor]]
+
+    @classmethod
+    def of_planes(cls, info: VideoInfo, planes: Callable[[int], Iterator[Planes]]) -> "_Source":
+        """A YUV source: RGB frames are its planes converted with `info.colour`."""
+
+        def frames(start: int) -> Iterator[Tensor]:
+            return (_codes_to_rgb(*frame, info.colour) for frame in planes(start))
+
+        return cls(info, planes, frames)
 
 
 class _Target(NamedTuple):
@@ -203,6 +219,29 @@ def iter_video(
     """
     source = _open(Path(path), size, fps, colour)
     return _frames_of(source, Path(path), frames, start)
+
+
+def iter_planes(
+    path: str | os.PathLike[str],
+    *,
+    size: tuple[int, int] | str | None = None,
+    frames: int | None = None,
+    start: int = 0,
+) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """The file's own 8-bit 4:2:0 planes, one frame at a time, without any colour conversion.
+
+    What YUV metrics compare against (the DCVC convention for YUV sources). Arguments as
+    :func:`read_video`; containers in other pixel formats go through FFmpeg's yuv420p.
+
+    Returns: an iterator of (Y (H, W), U (⌈H/2⌉, ⌈W/2⌉), V) uint8 tensors.
+    Raises:
+        InputError: as :func:`read_video`, and for PNG folders, which hold RGB, not YUV planes.
+    """
+    source = _open(Path(path), size, None, None)
+    if source.planes is None:
+        raise InputError(f"{path} is a PNG folder: it holds RGB images, not YUV planes.")
+    planes = _frames_of(source._replace(frames=source.planes), Path(path), frames, start)
+    return (tuple(torch.from_numpy(np.array(p)) for p in frame) for frame in planes)  # type: ignore[misc]
 
 
 def probe_video(
@@ -578,15 +617,15 @@ def _open_yuv(path: Path, size: tuple[int, int] | None, fps: Fraction | None, co
         )
     count = file_bytes // frame_bytes
     info = VideoInfo(width, height, count, fps or name_fps or DEFAULT_FPS, colour or BT709_FULL, "yuv")
-    return _Source(info, partial(_yuv_frames, path, info))
+    return _Source.of_planes(info, partial(_yuv_planes, path, info))
 
 
-def _yuv_frames(path: Path, info: VideoInfo, start: int) -> Iterator[Tensor]:
-    """RGB frames of a raw YUV file from index `start` (memory-mapped)."""
+def _yuv_planes(path: Path, info: VideoInfo, start: int) -> Iterator[Planes]:
+    """Planes of a raw YUV file from index `start` (memory-mapped views)."""
     frame_bytes = _frame_bytes(info.width, info.height)
     data = np.memmap(path, dtype=np.uint8, mode="r", shape=(info.frame_count, frame_bytes))
     for index in range(start, info.frame_count):
-        yield _codes_to_rgb(*_split_planes(data[index], info.width, info.height), info.colour)
+        yield _split_planes(data[index], info.width, info.height)
 
 
 def _write_yuv(partial_path: Path, frames: Iterator[Tensor], target: _Target) -> None:
@@ -614,7 +653,7 @@ def _open_y4m(path: Path, size: tuple[int, int] | None, fps: Fraction | None, co
         raise InputError(f"{path} contains no frames (only a Y4M header): check that the file was written completely.")
     colour = colour or (ColourSpace("bt709", file_range) if file_range else BT709_FULL)
     info = VideoInfo(width, height, len(offsets), fps or file_fps or DEFAULT_FPS, colour, "y4m")
-    return _Source(info, partial(_y4m_frames, path, info, offsets))
+    return _Source.of_planes(info, partial(_y4m_planes, path, info, offsets))
 
 
 def _read_line(file: Any, path: Path, what: str) -> bytes:
@@ -681,14 +720,14 @@ def _y4m_frame_offsets(file: Any, path: Path, frame_bytes: int) -> list[int]:
     return offsets
 
 
-def _y4m_frames(path: Path, info: VideoInfo, offsets: list[int], start: int) -> Iterator[Tensor]:
-    """RGB frames of a Y4M file from index `start`."""
+def _y4m_planes(path: Path, info: VideoInfo, offsets: list[int], start: int) -> Iterator[Planes]:
+    """Planes of a Y4M file from index `start`."""
     frame_bytes = _frame_bytes(info.width, info.height)
     with open(path, "rb") as file:
         for offset in offsets[start:]:
             file.seek(offset)
             buffer = np.frombuffer(file.read(frame_bytes), dtype=np.uint8)
-            yield _codes_to_rgb(*_split_planes(buffer, info.width, info.height), info.colour)
+            yield _split_planes(buffer, info.width, info.height)
 
 
 def _write_y4m(partial_path: Path, frames: Iterator[Tensor], target: _Target) -> None:
@@ -724,7 +763,7 @@ def _open_png(path: Path, size: tuple[int, int] | None, fps: Fraction | None, co
                 "have one size."
             )
     info = VideoInfo(width, height, len(files), fps or DEFAULT_FPS, colour or BT709_FULL, "png")
-    return _Source(info, partial(_png_frames, files))
+    return _Source(info, None, partial(_png_frames, files))
 
 
 def _natural_key(path: Path) -> list[int | str]:
@@ -815,7 +854,7 @@ def _open_av(path: Path, size: tuple[int, int] | None, fps: Fraction | None, col
     if count == 0:
         raise InputError(f"{path} contains no video frames: check that the file was written completely.")
     info = VideoInfo(width, height, count, rate, colour, path.suffix.lower().lstrip("."))
-    return _Source(info, partial(_av_frames, path, colour))
+    return _Source.of_planes(info, partial(_av_planes, path))
 
 
 def _av_colour(context: Any) -> ColourSpace:
@@ -834,8 +873,8 @@ def _count_packets(container: Any, stream: Any, path: Path) -> int:
         raise InputError(f"{path} cannot be read ({exc}): the file is corrupt or truncated.") from exc
 
 
-def _av_frames(path: Path, colour: ColourSpace, start: int) -> Iterator[Tensor]:
-    """RGB frames of the first video stream from index `start`."""
+def _av_planes(path: Path, start: int) -> Iterator[Planes]:
+    """4:2:0 planes of the first video stream from index `start`."""
     av = _import_av()
     with _av_input(path) as container:
         stream = container.streams.video[0]
@@ -844,19 +883,19 @@ def _av_frames(path: Path, colour: ColourSpace, start: int) -> Iterator[Tensor]:
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if index >= start:
-                    yield _av_frame_to_rgb(frame, colour)
+                    yield _av_frame_planes(frame)
         except av.error.FFmpegError as exc:
             raise InputError(
                 f"{path}: decoding failed after frame {index} ({exc}): the file is corrupt or truncated."
             ) from exc
 
 
-def _av_frame_to_rgb(frame: Any, colour: ColourSpace) -> Tensor:
-    """A decoded frame -> (3, H, W) RGB; non-4:2:0 or high bit depth frames go through FFmpeg's yuv420p first."""
+def _av_frame_planes(frame: Any) -> Planes:
+    """A decoded frame's 8-bit 4:2:0 planes; other or high bit depth formats go through FFmpeg's yuv420p."""
     if frame.format.name not in ("yuv420p", "yuvj420p"):
-        frame_range = frame.color_range or None  # keep the codes' range: we read them with `colour`
+        frame_range = frame.color_range or None  # keep the codes' range: the caller converts them
         frame = frame.reformat(format="yuv420p", src_color_range=frame_range, dst_color_range=frame_range)
-    return _codes_to_rgb(*(_plane_array(plane) for plane in frame.planes[:3]), colour)
+    return tuple(_plane_array(plane) for plane in frame.planes[:3])  # type: ignore[return-value]
 
 
 def _plane_array(plane: Any) -> np.ndarray:

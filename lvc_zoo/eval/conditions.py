@@ -51,11 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from ..data.colour import ColourSpace, chroma_size
-from ..data.video import VideoInfo
+from ..data.colour import ColourSpace
+from ..data.video import VideoInfo, iter_planes
 from ..errors import InputError
 from .metrics import Planes
 
@@ -210,9 +207,9 @@ def source_planes(path: Path, info: VideoInfo, count: int) -> Iterator[Planes] |
         count: frames to read.
     Returns: an iterator of (Y (H, W), U, V (⌈H/2⌉, ⌈W/2⌉)) uint8 tensors, or None.
     """
-    readers = {"yuv": _yuv_planes, "y4m": _y4m_planes, "png": None}
-    reader = readers.get(info.source_format, _container_planes)
-    return None if reader is None else _first(reader(path, info), count)
+    if info.source_format == "png":
+        return None
+    return iter_planes(path, size=(info.width, info.height), frames=count)
 
 
 def results_path(json_path: str | os.PathLike[str], intra_period: int) -> Path:
@@ -305,62 +302,3 @@ def _typed(fields: Mapping[str, Any], key: str, kind: type | tuple[type, ...], s
         names = " or ".join(k.__name__ for k in kinds)
         raise InputError(f'{source}: {where}: "{key}" must be {names}, got {value!r}.')
     return value
-
-
-# ----------------------------------------------------------------------------- source planes
-def _first(planes: Iterator[Planes], count: int) -> Iterator[Planes]:
-    for index, frame in enumerate(planes):
-        if index >= count:
-            return
-        yield frame
-
-
-def _split(buffer: np.ndarray, info: VideoInfo) -> Planes:
-    """One I420 frame (flat uint8) -> Y, U, V tensors (copies)."""
-    ch, cw = chroma_size(info.height, info.width)
-    luma, chroma = info.width * info.height, ch * cw
-    y = buffer[:luma].reshape(info.height, info.width)
-    u = buffer[luma : luma + chroma].reshape(ch, cw)
-    v = buffer[luma + chroma : luma + 2 * chroma].reshape(ch, cw)
-    return tuple(torch.from_numpy(np.array(p)) for p in (y, u, v))  # type: ignore[return-value]
-
-
-def _frame_size(info: VideoInfo) -> int:
-    ch, cw = chroma_size(info.height, info.width)
-    return info.width * info.height + 2 * ch * cw
-
-
-def _yuv_planes(path: Path, info: VideoInfo) -> Iterator[Planes]:
-    """Raw I420: frames back to back (the file was checked by probe_video / read_video)."""
-    size = _frame_size(info)
-    with open(path, "rb") as file:
-        while len(buffer := file.read(size)) == size:
-            yield _split(np.frombuffer(buffer, dtype=np.uint8), info)
-
-
-def _y4m_planes(path: Path, info: VideoInfo) -> Iterator[Planes]:
-    """YUV4MPEG2: a header line, then per frame a FRAME line and the I420 planes."""
-    size = _frame_size(info)
-    with open(path, "rb") as file:
-        file.readline()
-        while file.readline().startswith(b"FRAME") and len(buffer := file.read(size)) == size:
-            yield _split(np.frombuffer(buffer, dtype=np.uint8), info)
-
-
-def _container_planes(path: Path, info: VideoInfo) -> Iterator[Planes]:
-    """Decoded 4:2:0 planes of a container's first video stream (other formats through FFmpeg's yuv420p)."""
-    import av
-
-    with av.open(str(path), "r") as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            if frame.format.name not in ("yuv420p", "yuvj420p"):
-                frame_range = frame.color_range or None  # keep the codes' range, as read_video does
-                frame = frame.reformat(format="yuv420p", src_color_range=frame_range, dst_color_range=frame_range)
-            yield tuple(_plane(plane) for plane in frame.planes[:3])  # type: ignore[misc]
-
-
-def _plane(plane: Any) -> torch.Tensor:
-    """A PyAV plane as an (height, width) uint8 tensor without its line padding."""
-    rows = np.frombuffer(plane, dtype=np.uint8)[: plane.line_size * plane.height]
-    return torch.from_numpy(rows.reshape(plane.height, plane.line_size)[:, : plane.width].copy())

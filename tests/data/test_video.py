@@ -17,10 +17,13 @@ from lvc_zoo.data import (
     BT709_LIMITED,
     ColourSpace,
     VideoInfo,
+    iter_planes,
     iter_video,
     parse_yuv_name,
     probe_video,
     read_video,
+    rgb_to_yuv420,
+    to_uint8_planes,
     write_video,
 )
 from lvc_zoo.errors import InputError
@@ -381,3 +384,26 @@ def test_writing_an_iterable_and_creating_parents(tmp_path: Path) -> None:
     clip = smooth_clip(3, 8, 8)
     path = write_video(tmp_path / "new" / "dir" / "a_8x8.yuv", (frame for frame in clip))
     assert read_video(path)[1].frame_count == 3
+
+
+@pytest.mark.parametrize("suffix", [".yuv", ".y4m", ".mkv"])
+def test_iter_planes_returns_the_files_own_codes(tmp_path: Path, suffix: str) -> None:
+    torch.manual_seed(0)
+    frames = torch.rand(3, 3, 32, 48)
+    path = tmp_path / f"clip_48x32_25{suffix}"
+    lossless = {"lossless": True} if suffix == ".mkv" else {}
+    write_video(path, frames, **lossless)
+    colour = BT709_LIMITED if suffix == ".mkv" else BT709_FULL  # the writers' defaults
+    expected = [to_uint8_planes(*rgb_to_yuv420(frame, colour), colour) for frame in frames]
+    planes = list(iter_planes(path, frames=2, start=1))
+    assert len(planes) == 2
+    for got, want in zip(planes, expected[1:]):
+        assert [p.dtype for p in got] == [torch.uint8] * 3
+        assert [tuple(p.shape) for p in got] == [(32, 48), (16, 24), (16, 24)]
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+
+
+def test_iter_planes_refuses_png_folders(tmp_path: Path) -> None:
+    write_video(tmp_path / "pngs", torch.rand(2, 3, 16, 16))
+    with pytest.raises(InputError, match="PNG folder"):
+        iter_planes(tmp_path / "pngs")
