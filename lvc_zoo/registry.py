@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ConfigError, QualityError, UnknownModelError
+from .errors import ConfigError, UnknownModelError
 from .models import DCVCDC, DCVCDCConfig, VideoCodec
+from .models.codec import require_quality
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "list_models", "index_specs"]
 
@@ -76,10 +77,8 @@ class ModelSpec:
 
     def check_quality(self, quality: object) -> None:
         """Raise QualityError (naming the valid range) unless `quality` is valid or None."""
-        if quality is None:
-            return
-        if isinstance(quality, bool) or not isinstance(quality, int) or quality not in self.qualities:
-            raise QualityError(self.name, quality, self.qualities)
+        if quality is not None:
+            require_quality(self.name, quality, self.qualities)
 
 
 MODELS: tuple[ModelSpec, ...] = (

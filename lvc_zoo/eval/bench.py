@@ -239,8 +239,7 @@ def _count_three_frames(
     codec: VideoCodec, width: int, height: int, quality: int
 ) -> tuple[int, int, dict[str, int], tuple[int, int]]:
     """Code I, P, P frames of random content; MACs of the I frame and of the last P frame."""
-    multiple = codec.padding_multiple
-    padded = (height + -height % multiple, width + -width % multiple)
+    padded = codec.padded_size(height, width)
     device = codec.device
     with torch.inference_mode():
         frames = [torch.rand(1, 3, *padded, device=device) for _ in range(3)]

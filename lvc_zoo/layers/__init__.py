@@ -12,6 +12,7 @@ from .blocks import (
     UNet,
     conv1x1,
     conv3x3,
+    pad_to_multiple,
     subpel_conv1x1,
     subpel_conv3x3,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
+    "pad_to_multiple",
     "QUADTREE_STEPS", "Coder", "Estimate", "FactorizedBitEstimator", "Hyperprior", "QScale",
     "QuadtreePrior", "ReferencePriorFusion", "conditional_bits", "hyper_transforms", "phase_mask",
     "SpyNet",

@@ -23,7 +23,21 @@ __all__ = [
     "GatedConvFFN",
     "DepthConvBlock",
     "UNet",
+    "pad_to_multiple",
 ]
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Replicate-pad (B, C, H, W) on the right and bottom to a multiple of `multiple`.
+
+    Frames before coding (multiple 16 for the DCVC family) and latents before a hyper-encoder
+    (multiple 4) are padded this way, as in the official code.
+    """
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
 
 def conv3x3(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:

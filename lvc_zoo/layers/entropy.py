@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .blocks import subpel_conv1x1
+from .blocks import pad_to_multiple, subpel_conv1x1
 
 __all__ = [
     "Distribution",
@@ -38,7 +38,6 @@ __all__ = [
     "Hyperprior",
     "ReferencePriorFusion",
     "QScale",
-    "pad_latent",
     "hyper_transforms",
 ]
 
@@ -254,13 +253,6 @@ class QuadtreePrior(nn.Module):
         return y_hat * quant_step
 
 
-def pad_latent(y: Tensor, multiple: int = 4) -> Tensor:
-    """Replicate-pad (B, C, H, W) on the right/bottom to a multiple (before a hyper-encoder)."""
-    h, w = y.shape[-2:]
-    pad_h, pad_w = -h % multiple, -w % multiple
-    return F.pad(y, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else y
-
-
 class Hyperprior(nn.Module):
     """Hyper-latent side information: y -> z -> factorized coding -> hyper parameters.
 
@@ -289,7 +281,7 @@ class Hyperprior(nn.Module):
         """
         h, w = latent_size
         z_shape = (batch, self.z_bits.channels, -(-h // 4), -(-w // 4))
-        z = None if y is None else self.encoder(pad_latent(y))
+        z = None if y is None else self.encoder(pad_to_multiple(y, 4))
         z_hat = coder.code_factorized(z, self.z_bits, z_shape, self.tag)
         return self.decoder(z_hat)
 

@@ -23,16 +23,16 @@ from typing import Any, ClassVar, Protocol
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..errors import BitstreamError, InputError, ModelMismatchError, QualityError
+from ..layers import pad_to_multiple
 from ..layers.entropy import Coder, Estimate
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "pad_to_multiple", "psnr"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "psnr", "require_quality"]
 
 
 FRAME_CHUNK = "frame"
@@ -129,13 +129,10 @@ class EstimateResult:
         return [b / pixels for b in self.bits]
 
 
-def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Replicate-pad (B, C, H, W) on the right and bottom to a multiple of `multiple`."""
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % multiple, -w % multiple
-    if pad_h == 0 and pad_w == 0:
-        return x
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+def require_quality(model: str, quality: object, qualities: Sequence[int]) -> None:
+    """Raise QualityError (naming the valid range) unless `quality` is one of `qualities`."""
+    if isinstance(quality, bool) or not isinstance(quality, int) or quality not in qualities:
+        raise QualityError(model, quality, qualities)
 
 
 def psnr(x_hat: Tensor, x: Tensor) -> float:
@@ -176,8 +173,7 @@ class VideoCodec(L.LightningModule):
         """Return `quality`, or the default one when None; raise QualityError if invalid."""
         if quality is None:
             return self.quality
-        if isinstance(quality, bool) or not isinstance(quality, int) or quality not in self.qualities:
-            raise QualityError(self.model_name or type(self).__name__, quality, self.qualities)
+        require_quality(self.model_name or type(self).__name__, quality, self.qualities)
         return quality
 
     def check_frames(self, frames: Tensor) -> Tensor:
@@ -199,6 +195,10 @@ class VideoCodec(L.LightningModule):
     def is_intra(index: int, intra_period: int) -> bool:
         """Frame `index` is an I frame: the first one, and every `intra_period`-th if > 0."""
         return index == 0 or (intra_period > 0 and index % intra_period == 0)
+
+    def padded_size(self, height: int, width: int) -> tuple[int, int]:
+        """(H, W) of a height x width frame after padding to `padding_multiple`."""
+        return height + -height % self.padding_multiple, width + -width % self.padding_multiple
 
     def frame_types(self, count: int, intra_period: int) -> list[str]:
         """"I" or "P" for each of `count` frames under `intra_period` (see `is_intra`)."""
@@ -241,7 +241,7 @@ class VideoCodec(L.LightningModule):
             coder that coded it.
         """
         h, w = size
-        padded = (h + -h % self.padding_multiple, w + -w % self.padding_multiple)
+        padded = self.padded_size(h, w)
         dpb = None
         for index, frame_type in enumerate(types):
             x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)

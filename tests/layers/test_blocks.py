@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lvc_zoo.layers.blocks import (
+    pad_to_multiple,
     ConvFFN,
     DepthConv,
     DepthConvBlock,
@@ -299,3 +300,14 @@ def test_gradients_reach_every_parameter(make, in_ch, h, w, assert_gradients_rea
     out = block(x)
     assert_gradients_reach_every_parameter(block, (out * torch.randn_like(out)).sum())
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_pad_to_multiple_replicates_right_and_bottom():
+    y = torch.randn(1, 2, 6, 9)
+    padded = pad_to_multiple(y, 4)
+    assert padded.shape == (1, 2, 8, 12)
+    assert torch.equal(padded[..., :6, :9], y)
+    assert torch.equal(padded[..., 6:, :9], y[..., 5:6, :].expand(1, 2, 2, 9))
+    assert torch.equal(padded[..., :6, 9:], y[..., :, 8:9].expand(1, 2, 6, 3))
+    aligned = torch.randn(1, 2, 8, 4)
+    assert torch.equal(pad_to_multiple(aligned, 4), aligned)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Laplace, Normal
 
+from lvc_zoo.layers.blocks import pad_to_multiple
 from lvc_zoo.layers.entropy import (
     QUADTREE_STEPS,
     Estimate,
@@ -21,7 +22,6 @@ from lvc_zoo.layers.entropy import (
     ReferencePriorFusion,
     conditional_bits,
     hyper_transforms,
-    pad_latent,
     phase_mask,
 )
 
@@ -427,17 +427,6 @@ def test_quadtree_prior_gradients(assert_gradients_reach_every_parameter):
 # --------------------------------------------------------------------------- Hyperprior
 
 
-def test_pad_latent_replicates_right_and_bottom():
-    y = torch.randn(1, 2, 6, 9)
-    padded = pad_latent(y)
-    assert padded.shape == (1, 2, 8, 12)
-    assert torch.equal(padded[..., :6, :9], y)
-    assert torch.equal(padded[..., 6:, :9], y[..., 5:6, :].expand(1, 2, 2, 9))
-    assert torch.equal(padded[..., :6, 9:], y[..., :, 8:9].expand(1, 2, 6, 3))
-    aligned = torch.randn(1, 2, 8, 4)
-    assert torch.equal(pad_latent(aligned), aligned)
-
-
 @pytest.mark.parametrize("compact", [False, True])
 @pytest.mark.parametrize(("h", "w"), [(8, 12), (6, 10), (5, 3)])
 def test_hyperprior_code_shapes_and_bits_tag(compact, h, w):
@@ -451,7 +440,7 @@ def test_hyperprior_code_shapes_and_bits_tag(compact, h, w):
     assert params.shape == (2, c, ph, pw)
     assert Hyperprior.crop(params, (h, w)).shape == (2, c, h, w)
     assert set(coder.bits) == {"mv_z"}
-    z_hat = torch.round(encoder(pad_latent(y)))
+    z_hat = torch.round(encoder(pad_to_multiple(y, 4)))
     assert z_hat.shape == (2, cz, ph // 4, pw // 4)
     torch.testing.assert_close(coder.bits["mv_z"], hyper.z_bits.bits(z_hat).sum())
     torch.testing.assert_close(params, decoder(z_hat))
