@@ -115,6 +115,25 @@ def test_macs_under_fake_tensors_equal_those_of_real_tensors() -> None:
     assert padded.p_frame > fake.p_frame
 
 
+def test_macs_fall_back_to_real_tensors_when_fake_ones_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FailingFakeMode:  # a model whose code path needs real values fails inside FakeTensorMode
+        def __init__(self, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> None:
+            raise NotImplementedError("data-dependent operation")
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    codec = DCVCDC(DCVCDCConfig.small()).eval()
+    real = count_macs(codec, 64, 64, fake=False)
+    monkeypatch.setattr("lvc_zoo.eval.bench.FakeTensorMode", FailingFakeMode)
+    fallback = count_macs(codec, 64, 64)
+    assert "fake tensors failed: NotImplementedError" in fallback.method
+    assert (fallback.i_frame, fallback.p_frame) == (real.i_frame, real.p_frame)
+
+
 def test_bench_api_returns_a_result_the_table_shows() -> None:
     codec = DCVCDC(DCVCDCConfig.small()).eval()
     result = bench(codec, width=64, height=64, frames=2, runs=1, warmup=0, weights="random")
