@@ -210,20 +210,19 @@ class ChunkWriter:
 
     Attributes:
         ideal_bits: the ideal code length of everything pushed (table probabilities actually
-            used, escapes included); the chunk's size exceeds it only by the coder's flush.
+            used, escapes included); the chunk's size matches it to within a few tens of bits.
+        escape_count: how many symbols fell outside their table and took the escape.
     """
 
     def __init__(self) -> None:
         self._encoder = constriction.stream.queue.RangeEncoder()
         self.ideal_bits = 0.0
-        self.symbol_count = 0
         self.escape_count = 0
 
     def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> None:
         """Code integer `symbols` (1-D), symbol k with table `tables[table_ids[k]]`."""
         symbols = np.asarray(symbols, dtype=np.int64)
         table_ids = np.asarray(table_ids, dtype=np.int64)
-        self.symbol_count += symbols.size
         for table_id in np.unique(table_ids):
             table = tables[table_id]
             group = symbols[table_ids == table_id]

@@ -153,6 +153,8 @@ class VideoCodec(L.LightningModule):
 
     #: registry name of the model; subclasses set it, `lvc_zoo.load` may override per instance.
     model_name: ClassVar[str] = ""
+    #: the frozen config dataclass the subclass takes (`config.json` stores it; tests build it small).
+    config_class: ClassVar[type]
 
     def __init__(
         self,
