@@ -46,6 +46,7 @@ __all__ = [
     "chroma_size",
     "to_uint8_planes",
     "from_uint8_planes",
+    "rgb_to_yuv420_codes",
 ]
 
 MATRICES: dict[str, tuple[float, float]] = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
@@ -265,3 +266,13 @@ def _check_planes(y: Tensor, u: Tensor, v: Tensor) -> tuple[int, int]:
             f"got u {tuple(u.shape)} and v {tuple(v.shape)}."
         )
     return height, width
+
+
+def rgb_to_yuv420_codes(rgb: Tensor, colour: ColourSpace = BT709_FULL) -> tuple[Tensor, Tensor, Tensor]:
+    """8-bit 4:2:0 codes of RGB frames: clip to [0, 1], convert with `colour`, quantise.
+
+    Args:
+        rgb: (*, 3, H, W) float RGB.
+    Returns: uint8 Y (*, H, W), U and V (*, ⌈H/2⌉, ⌈W/2⌉).
+    """
+    return to_uint8_planes(*rgb_to_yuv420(rgb.clamp(0, 1), colour), colour)

@@ -59,8 +59,7 @@ from .colour import (
     ColourSpace,
     chroma_size,
     from_uint8_planes,
-    rgb_to_yuv420,
-    to_uint8_planes,
+    rgb_to_yuv420_codes,
     yuv420_to_rgb,
 )
 
@@ -403,8 +402,7 @@ def _codes_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, colour: ColourSpa
 
 def _rgb_to_codes(rgb: Tensor, colour: ColourSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(3, H, W) float RGB (clipped to [0, 1]) -> 8-bit 4:2:0 planes as numpy uint8 arrays."""
-    planes = to_uint8_planes(*rgb_to_yuv420(rgb.clamp(0, 1), colour), colour)
-    return tuple(p.numpy() for p in planes)  # type: ignore[return-value]
+    return tuple(p.numpy() for p in rgb_to_yuv420_codes(rgb, colour))  # type: ignore[return-value]
 
 
 def _split_planes(buffer: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..data.colour import ColourSpace, rgb_to_yuv420, to_uint8_planes
+from ..data.colour import ColourSpace, rgb_to_yuv420_codes
 from ..errors import InputError
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "weighted_yuv",
     "msssim",
     "msssim_skip_reason",
-    "yuv420_codes",
     "frame_metrics",
 ]
 
@@ -157,11 +156,6 @@ def msssim(x_hat: Tensor, x: Tensor) -> float | None:
     return float(multiscale_structural_similarity_index_measure(preds, target, data_range=1.0))
 
 
-def yuv420_codes(rgb: Tensor, colour: ColourSpace) -> Planes:
-    """8-bit 4:2:0 planes of an RGB frame (3, H, W) in [0, 1], converted with `colour`."""
-    return to_uint8_planes(*rgb_to_yuv420(rgb.clamp(0, 1), colour), colour)
-
-
 def frame_metrics(x_hat: Tensor, x: Tensor, colour: ColourSpace, planes: Planes | None = None) -> FrameMetrics:
     """Every metric of one reconstructed frame.
 
@@ -173,8 +167,8 @@ def frame_metrics(x_hat: Tensor, x: Tensor, colour: ColourSpace, planes: Planes 
             with `colour` (RGB sources).
     """
     x_hat, x = x_hat.reshape(x_hat.shape[-3:]), x.reshape(x.shape[-3:])
-    planes_hat = yuv420_codes(x_hat, colour)
-    planes = yuv420_codes(x, colour) if planes is None else planes
+    planes_hat = rgb_to_yuv420_codes(x_hat, colour)
+    planes = rgb_to_yuv420_codes(x, colour) if planes is None else planes
     psnr_y, psnr_u, psnr_v = psnr_planes(planes_hat, planes)
     msssim_y, msssim_u, msssim_v = (msssim(p_hat, p) for p_hat, p in zip(planes_hat, planes))
     return FrameMetrics(psnr_rgb(x_hat, x), psnr_y, psnr_u, psnr_v, msssim(x_hat, x), msssim_y, msssim_u, msssim_v)

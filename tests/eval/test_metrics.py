@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
-from lvc_zoo.data import ColourSpace, rgb_to_yuv420, to_uint8_planes
+from lvc_zoo.data import ColourSpace, rgb_to_yuv420, rgb_to_yuv420_codes, to_uint8_planes
 from lvc_zoo.errors import InputError
 from lvc_zoo.eval.metrics import (
     MAX_PSNR,
@@ -21,7 +21,6 @@ from lvc_zoo.eval.metrics import (
     psnr_planes,
     psnr_rgb,
     weighted_yuv,
-    yuv420_codes,
 )
 
 BT709 = ColourSpace("bt709", "full")
@@ -88,7 +87,7 @@ def test_yuv420_codes_are_the_colour_modules_codes() -> None:
     rgb = torch.rand(3, 10, 12)
     for colour in (BT709, ColourSpace("bt601", "limited")):
         expected = to_uint8_planes(*rgb_to_yuv420(rgb, colour), colour)
-        for got, want in zip(yuv420_codes(rgb, colour), expected):
+        for got, want in zip(rgb_to_yuv420_codes(rgb, colour), expected):
             assert torch.equal(got, want)
 
 
@@ -97,9 +96,9 @@ def test_frame_metrics_use_the_source_planes_when_given() -> None:
     x = torch.rand(3, 64, 64)
     x_hat = (x + 0.05 * torch.randn_like(x)).clamp(0, 1)
     derived = frame_metrics(x_hat, x, BT709)
-    planes = yuv420_codes(x, BT709)
+    planes = rgb_to_yuv420_codes(x, BT709)
     assert frame_metrics(x_hat, x, BT709, planes) == derived
-    y_hat, u_hat, v_hat = yuv420_codes(x_hat, BT709)
+    y_hat, u_hat, v_hat = rgb_to_yuv420_codes(x_hat, BT709)
     y, u, v = planes
     assert derived.psnr_y == pytest.approx(psnr_from_mse(((y_hat.double() - y.double()) ** 2).mean().item(), 255))
     assert derived.psnr_rgb == pytest.approx(psnr_rgb(x_hat, x))
