@@ -166,6 +166,10 @@ res = codec.estimate(frames)  # frames: (T, 3, H, W) RGB in [0, 1]
 """
 
 
+PACKAGE_DIR = Path(__file__).parent
+"""The installed lvc_zoo package; `ModelSpec.bundled` weights directories are relative to it."""
+
+
 # --------------------------------------------------------------------------------- resolving
 def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> Path:
     """The local lvc_zoo weights directory for what was passed as `load(..., weights=)`.
@@ -197,7 +201,18 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> 
 
 
 def _registry_weights(spec: ModelSpec) -> Path:
-    """Download the registry's default weights of `spec` and check them against its pins."""
+    """The registry's default weights of `spec` (bundled, or downloaded), checked against its pins."""
+    if spec.bundled is not None:
+        directory = PACKAGE_DIR / spec.bundled
+        if not (directory / CONFIG_FILE).is_file():
+            raise WeightsNotFoundError(
+                f"The weights of {spec.name!r} should ship inside lvc_zoo at {directory}, but they are missing: "
+                "reinstall lvc_zoo (pip install --force-reinstall lvc_zoo, or pip install -e . in a checkout)."
+            )
+        _check_sha256(
+            directory, spec.files, pinned_by=f"the lvc_zoo registry entry of {spec.name!r}", advice=_BUNDLED_PIN_ADVICE
+        )
+        return directory
     if spec.hub_repo is None:
         raise WeightsNotFoundError(_no_published_weights(spec))
     directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files)
@@ -446,18 +461,27 @@ def _check_inside(fname: str, source: Path) -> None:
         raise ConfigError(f"{source} lists {fname!r}, which is outside the directory.")
 
 
-def _check_sha256(directory: Path, files: Mapping[str, str], pinned_by: str | None = None) -> None:
-    """Compare each file's sha256 with `files`; `pinned_by` names where the pins come from, if not config.json."""
+_HUB_PIN_ADVICE = (
+    "The Hub repo no longer holds the weights this lvc_zoo release was tested with; "
+    "upgrade lvc_zoo, or pass weights='hf-hub:ORG/NAME@REVISION' to use them deliberately."
+)
+_BUNDLED_PIN_ADVICE = "The weights shipped inside lvc_zoo were modified; reinstall lvc_zoo."
+
+
+def _check_sha256(
+    directory: Path, files: Mapping[str, str], pinned_by: str | None = None, advice: str = _HUB_PIN_ADVICE
+) -> None:
+    """Compare each file's sha256 with `files`.
+
+    `pinned_by` names where the pins come from when not from config.json; `advice` is then
+    what the ChecksumError tells the user to do.
+    """
     for fname, expected in files.items():
         actual = sha256_file(directory / fname)
         if actual != expected:
             if pinned_by is None:
                 raise ChecksumError(str(directory / fname), expected, actual)
-            raise ChecksumError(
-                f"{directory / fname} (pinned by {pinned_by})", expected, actual,
-                advice="The Hub repo no longer holds the weights this lvc_zoo release was tested with; "
-                "upgrade lvc_zoo, or pass weights='hf-hub:ORG/NAME@REVISION' to use them deliberately.",
-            )
+            raise ChecksumError(f"{directory / fname} (pinned by {pinned_by})", expected, actual, advice=advice)
 
 
 def _load_weights(codec: VideoCodec, path: Path) -> None:

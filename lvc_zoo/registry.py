@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, DCVCDCConfig, VideoCodec
+from .models import DCVCDC, SEVC, DCVCDCConfig, SEVCConfig, VideoCodec
 from .models.codec import require_quality
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "list_models", "index_specs"]
@@ -40,6 +40,9 @@ class ModelSpec:
             later push to the repo cannot change the default weights; None reads "main".
         files: sha256 per file of the published weights (empty while none are published);
             downloads are checked against these pins as well as against their config.json.
+        bundled: a weights directory shipped inside the lvc_zoo package, relative to it
+            (e.g. "weights/dcvc_dc_tiny"): `load(name)` reads it with no download, checked
+            against `files`. Only for models small enough to ship (the demo model).
         paper: citation of the paper the model reimplements.
         licence: licence of the weights and the official code (an SPDX id, e.g. "MIT").
         description: one line on what the model is.
@@ -53,6 +56,7 @@ class ModelSpec:
     hub_repo: str | None = None
     revision: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)
+    bundled: str | None = None
     paper: str = ""
     licence: str = ""
     description: str = ""
@@ -68,12 +72,17 @@ class ModelSpec:
                 f"ModelSpec {self.name!r}: revision {self.revision!r} must be a full commit id "
                 "(40 hex digits) of hub_repo, so the default weights cannot change under users."
             )
+        if self.bundled is not None and (self.hub_repo is not None or not self.files):
+            raise ConfigError(
+                f"ModelSpec {self.name!r}: bundled weights come from the package, not the Hub, and need "
+                "sha256 pins in files."
+            )
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
 
     @property
     def has_published_weights(self) -> bool:
-        """Whether `load(name)` can fetch trained weights without `weights=`."""
-        return self.hub_repo is not None
+        """Whether `load(name)` finds trained weights without `weights=` (bundled or on the Hub)."""
+        return self.hub_repo is not None or self.bundled is not None
 
     def check_quality(self, quality: object) -> None:
         """Raise QualityError (naming the valid range) unless `quality` is valid or None."""
@@ -96,6 +105,23 @@ MODELS: tuple[ModelSpec, ...] = (
         description=(
             "DCVC-DC: conditional coding with offset-diversity alignment, hierarchical "
             "quality structure and quadtree entropy model; variable rate by q-scale anchors."
+        ),
+    ),
+    ModelSpec(
+        name="sevc",
+        builder=SEVC,
+        config=SEVCConfig(),
+        qualities=tuple(range(4)),
+        aliases=(),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper="Bian et al. Augmented Deep Contexts for Spatially Embedded Video Coding. CVPR 2025.",
+        licence="MIT",
+        description=(
+            "SEVC: a DCVC-DC base layer codes the 4x-downsampled video (decodable alone); an "
+            "enhancement layer codes the full frame with motion/feature co-augmented contexts and a "
+            "spatial-guided Swin latent prior; variable rate by q-scale anchors."
         ),
     ),
 )

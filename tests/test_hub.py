@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import torch
 
 import lvc_zoo
 from lvc_zoo.errors import ChecksumError, ConfigError, WeightsNotFoundError
-from lvc_zoo.hub import config_from_dict, sha256_file
+from lvc_zoo.hub import config_from_dict, load_local, resolve_weights, sha256_file
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.registry import ModelSpec
 
 HOW_TO = r"no published weights yet.*lvc-zoo convert dcvc_dc --intra I\.pth\.tar --inter P\.pth\.tar -o DIR.*weights=DIR.*pretrained=False"
 
@@ -102,3 +104,40 @@ def test_config_without_a_weights_checksum_is_refused(saved: Path) -> None:
     (saved / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ConfigError, match=r"records no sha256 for model\.safetensors"):
         lvc_zoo.load("dcvc_dc", weights=saved)
+
+
+# ----------------------------------------------------------------------------- bundled weights
+def _bundled_spec(files: dict[str, str]) -> ModelSpec:
+    return ModelSpec(
+        name="dcvc_dc", builder=DCVCDC, config=DCVCDCConfig.small(), qualities=(0, 1, 2, 3),
+        bundled="weights/dcvc_dc_small", files=files,
+    )
+
+
+def test_bundled_weights_load_from_the_package_without_a_download(
+    small_codec: DCVCDC, saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = saved.parent / "package"
+    shutil.copytree(saved, package / "weights" / "dcvc_dc_small")
+    monkeypatch.setattr("lvc_zoo.hub.PACKAGE_DIR", package)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = _bundled_spec({"model.safetensors": sha256_file(saved / "model.safetensors")})
+    assert spec.has_published_weights
+    codec = load_local(resolve_weights(spec, None), "dcvc_dc")
+    assert all(torch.equal(a, b) for a, b in zip(codec.state_dict().values(), small_codec.state_dict().values()))
+
+
+def test_bundled_weights_are_checked_against_the_registry_pin(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = saved.parent / "package"
+    shutil.copytree(saved, package / "weights" / "dcvc_dc_small")
+    monkeypatch.setattr("lvc_zoo.hub.PACKAGE_DIR", package)
+    with pytest.raises(ChecksumError, match="pinned by the lvc_zoo registry entry.*reinstall lvc_zoo"):
+        resolve_weights(_bundled_spec({"model.safetensors": "0" * 64}), None)
+    monkeypatch.setattr("lvc_zoo.hub.PACKAGE_DIR", saved.parent / "empty")
+    with pytest.raises(WeightsNotFoundError, match="should ship inside lvc_zoo.*reinstall"):
+        resolve_weights(_bundled_spec({"model.safetensors": "0" * 64}), None)
+
+
+def test_bundled_spec_needs_pins_and_no_hub_repo() -> None:
+    with pytest.raises(ConfigError, match="bundled weights"):
+        _bundled_spec({})

@@ -1,4 +1,4 @@
-"""pan_clip: shape, range, and frames that are exact shifts of each other."""
+"""pan_clip (shape, range, frames that are exact shifts of each other) and the PhotoPans training set."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lvc_zoo.data import pan_clip
+from lvc_zoo.data.synthetic import HELD_OUT_PHOTO, TRAINING_PHOTOS, PhotoPans, load_photo
 from lvc_zoo.errors import InputError
 
 
@@ -74,3 +75,70 @@ def test_bad_images_raise_input_error() -> None:
         pan_clip(np.zeros((8, 8), np.uint8), 1, (4, 4))
     with pytest.raises(InputError, match=r"lie in \[0, 1\]"):
         pan_clip(np.full((8, 8, 3), 2.0), 1, (4, 4))
+
+
+# ----------------------------------------------------------------------------- PhotoPans
+
+
+def test_load_photo_gives_rgb_uint8_for_colour_and_grey_photos():
+    for name in ("astronaut", "camera", "stereo_motorcycle"):
+        image = load_photo(name)
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
+    grey = load_photo("camera")
+    assert np.array_equal(grey[..., 0], grey[..., 2])
+
+
+def test_load_photo_refuses_unknown_names():
+    with pytest.raises(InputError, match="not an 8-bit scikit-image photo"):
+        load_photo("no_such_photo")
+
+
+def test_held_out_photo_is_not_trained_on():
+    assert HELD_OUT_PHOTO not in TRAINING_PHOTOS
+
+
+def test_photo_pans_items_are_clips_in_range_and_reproducible():
+    data = PhotoPans(("astronaut", "coffee"), frames=3, crop=64, clips=8, seed=5)
+    clip = data[2]
+    assert clip.shape == (3, 3, 64, 64) and clip.dtype == torch.float32
+    assert 0 <= clip.min() and clip.max() <= 1
+    assert torch.equal(clip, PhotoPans(("astronaut", "coffee"), frames=3, crop=64, clips=8, seed=5)[2])
+    assert not torch.equal(data[2], data[3])
+
+
+def test_photo_pans_draws_fresh_clips_each_epoch():
+    data = PhotoPans(("astronaut",), frames=2, crop=64, clips=4)
+    assert torch.equal(data[0], data[(0, 0)])
+    assert not torch.equal(data[(0, 0)], data[(0, 1)])
+    assert torch.equal(data[(0, 1)], data[(0, 1)])
+
+
+def test_photo_pans_without_zoom_are_exact_camera_pans():
+    data = PhotoPans(("astronaut",), frames=3, crop=48, clips=16, max_step=6, max_zoom=0.0)
+    for index in range(len(data)):
+        clip = data[index]
+        # some shift (dy, dx) with |dy|, |dx| <= 6 maps frame t onto frame t + 1 on their overlap
+        matches = [
+            (dy, dx)
+            for dy in range(-6, 7)
+            for dx in range(-6, 7)
+            if torch.equal(
+                clip[1][:, max(0, -dy) : 48 - max(0, dy), max(0, -dx) : 48 - max(0, dx)],
+                clip[0][:, max(0, dy) : 48 - max(0, -dy), max(0, dx) : 48 - max(0, -dx)],
+            )
+        ]
+        assert matches, f"item {index} is not a pan"
+
+
+def test_photo_pans_refuses_bad_arguments():
+    with pytest.raises(InputError, match="too small"):
+        PhotoPans(("chelsea",), frames=8, crop=200, max_step=8)
+    with pytest.raises(InputError, match="at least one photo"):
+        PhotoPans(())
+
+
+def test_photo_pans_at_the_photos_own_scale_fit_large_crops():
+    data = PhotoPans(("coffee",), frames=3, crop=256, clips=2, max_scale=1.0)
+    assert data[1].shape == (3, 3, 256, 256)
+    with pytest.raises(InputError, match="max_scale"):
+        PhotoPans(("coffee",), frames=3, crop=256, max_scale=0.5)

@@ -75,6 +75,11 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help=_WEIGHTS_HELP + "; the ones that encoded the stream")
     parser.add_argument("--device", type=parse_device, default=torch.device("cpu"), help=_DEVICE_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+    parser.add_argument(
+        "--base-layer-only",
+        action="store_true",
+        help="two-layer models (sevc): decode only the base layer, the 1/4-resolution video (faster)",
+    )
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -208,12 +213,21 @@ def run_decode(args: argparse.Namespace) -> int:
         if min(header.width, header.height, header.frame_count) < 1:
             raise BitstreamError(f"the header says {header.frame_count} frames of {header.width}x{header.height}; the stream is corrupt")
         spec = _spec_of_stream(header.model, header.quality)
+        width, height = header.width, header.height
+        if args.base_layer_only:
+            if not hasattr(spec.builder, "base_layer_size"):
+                raise InputError(
+                    f"--base-layer-only needs a two-layer model such as sevc; {args.input} was coded by "
+                    f"{spec.name}, which has one layer: decode it without --base-layer-only"
+                )
+            height, width = spec.builder.base_layer_size(height, width)
         codec = lvc_zoo.load(spec.name, header.quality, weights=args.weights, device=args.device)
-        decoded = codec.decode_frames(data)  # parses and verifies the whole stream first
+        # parses and verifies the whole stream first
+        decoded = codec.decode_frames(data, base_layer_only=True) if args.base_layer_only else codec.decode_frames(data)
     except BitstreamError as err:
         raise type(err)(f"{args.input}: {err}") from None
     colour = ColourSpace(header.colour_matrix, header.colour_range)
-    info = VideoInfo(header.width, header.height, header.frame_count, header.fps, colour)
+    info = VideoInfo(width, height, header.frame_count, header.fps, colour)
 
     times_ms: list[float] = []
 
@@ -227,7 +241,7 @@ def run_decode(args: argparse.Namespace) -> int:
     write_video(args.output, frames(), info)
     count = len(times_ms)
     print(
-        f"decoded {count} frames of {header.width}x{header.height} ({_fps_text(header.fps)} fps, {colour}) "
+        f"decoded {count} frames of {width}x{height} ({_fps_text(header.fps)} fps, {colour}) "
         f"with {spec.name} quality {header.quality} -> {args.output}"
     )
     print(f"time: {sum(times_ms) / count:.0f} ms/frame decoding on {args.device}")

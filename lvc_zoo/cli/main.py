@@ -1,4 +1,6 @@
-"""`lvc-zoo`, the command line: list, convert, encode, decode, demo, eval, bdrate, bench, push.
+"""`lvc-zoo`, the command line: list, convert, encode, decode, demo, eval, bdrate, bench, push;
+fit, validate and test hand their arguments to the training CLI (`lvc_zoo.cli.fit`, the
+`lightning` command), imported only then, so the other subcommands do not pay for it.
 
 Every subcommand is a function of parsed arguments returning an exit code. Bad input
 (unknown model, missing file, bad option, corrupt stream) prints one actionable line on
@@ -17,11 +19,17 @@ import lvc_zoo
 from ..errors import ConversionError, LvcZooError
 from ..hub import save_pretrained, sha256_file
 from ..registry import MODELS, get_spec
-from . import bdrate_command, bench_command, codec_commands, demo, eval_command, push_command
+from . import bdrate_command, bench_command, codec_commands, demo, eval_command, export_command, push_command
 
 __all__ = ["main"]
 
 PROG = "lvc-zoo"
+TRAINING_COMMANDS = {
+    "fit": "train or fine-tune with a recipe: `lightning fit -c recipes/NAME.yaml` (see lvc-zoo fit --help)",
+    "validate": "validate a checkpoint with a recipe's data: `lightning validate` (see lvc-zoo validate --help)",
+    "test": "test a checkpoint with a recipe's data: `lightning test` (see lvc-zoo test --help)",
+}
+"""Subcommands that are the training CLI's (lvc_zoo.cli.fit, the `lightning` command), with their help."""
 
 
 class UsageError(Exception):
@@ -37,6 +45,11 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     """Run `lvc-zoo` with `argv` (default: sys.argv[1:]); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAINING_COMMANDS:
+        from . import fit  # Lightning's CLI: import it only for training
+
+        return fit.main(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -89,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     bdrate_command.register(commands)
     bench_command.register(commands)
     push_command.register(commands)
+    export_command.register(commands)
+    for name, help_text in TRAINING_COMMANDS.items():  # listed for --help; main() hands them to lvc_zoo.cli.fit
+        commands.add_parser(name, help=help_text)
     return parser
 
 
@@ -96,7 +112,7 @@ def run_list(args: argparse.Namespace) -> int:
     """Print one row per model: name, aliases, qualities, weights, paper."""
     rows = [("model", "aliases", "qualities", "weights", "paper")]
     for spec in sorted(MODELS, key=lambda s: s.name):
-        weights = spec.hub_repo or "none published (lvc-zoo convert)"
+        weights = "bundled" if spec.bundled else spec.hub_repo or "none published (lvc-zoo convert)"
         qualities = f"{spec.qualities[0]}..{spec.qualities[-1]}"
         rows.append((spec.name, ", ".join(spec.aliases), qualities, weights, spec.paper))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

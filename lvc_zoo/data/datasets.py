@@ -3,18 +3,18 @@
     Vimeo90kSeptuplet(root)   root/sequences/00001/0001/im1.png..im7.png + sep_{train,test}list.txt
     VideoFolder(root)         any folder of videos, recursively: .mp4 .mkv .mov .avi, .y4m,
                               raw .yuv with its size in the name, folders of PNG frames
-    BVIDVC(root)              BVI-DVC style raw 8-bit YUV 4:2:0 files (Name_1920x1088_25fps_...yuv)
+    BVIDVC(root)              BVI-DVC style raw YUV 4:2:0 files, 10-bit or 8-bit
+                              (Name_1920x1088_25fps_10bit_420.yuv)
 
 Each item is one clip of `frames` consecutive frames, read alone (never the whole video)
-through :func:`lvc_zoo.data.read_video`. Augmentation is shared by all frames of a clip, so
-motion between them stays true: one random ``crop x crop`` window and one horizontal flip,
-drawn from a generator seeded by ``(seed, index)``. An item is therefore the same every
-epoch and every run with the same seed, whatever the loader's worker count. [choice] Fresh
-crops per epoch (an epoch term in the seed) are left to the training loop. Validation and test splits take the
-centre crop and never flip.
-
-[choice] Epoch-independent augmentation: reproducible items are easier to debug and compare
-than fresh crops per epoch; the crop still differs between items of one video.
+through :func:`lvc_zoo.data.read_video` (BVI-DVC: its own raw reader). Augmentation is shared
+by all frames of a clip, so motion between them stays true: one random ``crop x crop`` window
+and one horizontal flip, drawn from a generator seeded by ``(seed, epoch, index)``. An item
+is keyed by its index, or by ``(index, epoch)`` as :class:`lvc_zoo.data.sampling.EpochSampler`
+yields them: every epoch draws fresh crops, and a run with the same seed sees the same clips
+whatever the loader's worker count (the epoch travels with the key into the worker, so
+persistent workers need no shared state). A plain index is epoch 0. Validation and test
+splits take the centre crop and never flip.
 
 [choice] VideoFolder's validation split is by video, from a hash of each file's path relative
 to `root` (not from random state), so train and val never share a video and the split does
@@ -40,13 +40,29 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..errors import InputError
+from .colour import BT709_FULL, ColourSpace, chroma_size, yuv420_to_rgb
 from .video import probe_video, read_video
 
-__all__ = ["ClipDataset", "Clip", "Vimeo90kSeptuplet", "VideoFolder", "BVIDVC", "VIDEO_SUFFIXES"]
+__all__ = [
+    "ClipDataset",
+    "Clip",
+    "ClipKey",
+    "Vimeo90kSeptuplet",
+    "VideoFolder",
+    "BVIDVC",
+    "RawYUVName",
+    "parse_bvidvc_name",
+    "VIDEO_SUFFIXES",
+]
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".y4m", ".yuv")
 """File suffixes :class:`VideoFolder` picks up (besides folders of .png frames)."""
-_HIGH_DEPTH_TOKEN = re.compile(r"(?:(\d+)bits?|(?:yuv)?4[0-4][0-4]p(\d+)(?:le|be)?)", flags=re.IGNORECASE)
+ClipKey = int | tuple[int, int]
+"""What indexes a :class:`ClipDataset`: ``index``, or ``(index, epoch)`` for fresh crops per epoch."""
+_DEPTH_TOKEN = re.compile(r"(\d+)bits?", flags=re.IGNORECASE)
+_PIX_FMT_TOKEN = re.compile(r"(?:yuv)?(420|422|444)p(\d*)(le|be)?", flags=re.IGNORECASE)
+_CHROMA_TOKEN = re.compile(r"(?:yuv)?(420|422|444|400)p?", flags=re.IGNORECASE)
+_SIZE_TOKEN = re.compile(r"(\d+)[xX](\d+)")
 
 
 class Clip(NamedTuple):
@@ -82,17 +98,27 @@ class ClipDataset(Dataset[Tensor]):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, index: int) -> Tensor:
+    def __getitem__(self, key: ClipKey) -> Tensor:
+        """Clip `index` augmented as in `epoch`; `key` is ``index`` (epoch 0) or ``(index, epoch)``."""
+        index, epoch = (key, 0) if isinstance(key, int) else key
         if not 0 <= index < len(self.clips):
             raise IndexError(f"clip index {index} out of range for {len(self.clips)} clips")
-        clip = self.read(self.clips[index])
-        height, width = clip.shape[-2:]
-        if self.crop is not None and (self.crop > height or self.crop > width):
-            raise InputError(
-                f"{self.clips[index].path} is {width}x{height}, smaller than crop {self.crop}: use crop <= "
-                f"{min(height, width)}, crop=None, or remove the video."
-            )
-        return self.augment(clip, self.generator(index))
+        return self.load(self.clips[index], self.generator(index, epoch))
+
+    def load(self, clip: Clip, generator: torch.Generator) -> Tensor:
+        """Read `clip`, then cut its window and flip it (a reader that can read a window alone overrides this).
+
+        Args:
+            clip: the item's video and first frame.
+            generator: the item's generator (:meth:`generator`): window first, then flip.
+        Returns: (T, 3, crop, crop), or (T, 3, H, W) when crop is None.
+        """
+        frames = self.read(clip)
+        height, width = frames.shape[-2:]
+        top, left = self.window(clip, height, width, generator)
+        if self.crop is not None:
+            frames = frames[..., top : top + self.crop, left : left + self.crop]
+        return self.maybe_flip(frames, generator)
 
     def read(self, clip: Clip) -> Tensor:
         """Frames [start, start + T) of the clip's video, (T, 3, H, W); InputError naming the file when unreadable."""
@@ -108,34 +134,42 @@ class ClipDataset(Dataset[Tensor]):
             )
         return frames
 
-    def generator(self, index: int) -> torch.Generator:
-        """The augmentation generator of item `index`, seeded by (seed, index).
+    def generator(self, index: int, epoch: int = 0) -> torch.Generator:
+        """The augmentation generator of item `index` in `epoch`, seeded by (seed, epoch, index).
 
         Independent of the loader's worker count and of which worker loads the item, so a
-        run's clips are reproducible whatever `num_workers` is.
+        run's clips are reproducible whatever `num_workers` is; a new epoch draws new crops.
         """
-        state = np.random.SeedSequence([self.seed, index]).generate_state(2, dtype=np.uint32)
+        if epoch < 0:
+            raise IndexError(f"epoch must be >= 0, got {epoch}")
+        state = np.random.SeedSequence([self.seed, epoch, index]).generate_state(2, dtype=np.uint32)
         return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
-    def augment(self, clip: Tensor, generator: torch.Generator) -> Tensor:
-        """One crop window (random for train, centre otherwise) and one flip decision for all frames.
+    def window(self, clip: Clip, height: int, width: int, generator: torch.Generator) -> tuple[int, int]:
+        """(top, left) of the crop window of a height x width clip: random in training, else centred.
 
-        Args:
-            clip: (T, 3, H, W) with H, W >= crop.
-            generator: the item's generator (:meth:`generator`); unused outside training.
-        Returns: (T, 3, crop, crop), or (T, 3, H, W) when crop is None.
+        (0, 0) when crop is None. Draws from `generator` only in training with a crop.
+        Raises:
+            InputError: the frames are smaller than the crop (naming the clip's file).
         """
-        height, width = clip.shape[-2:]
-        if self.crop is not None:
-            if self.train:
-                top = int(torch.randint(height - self.crop + 1, (1,), generator=generator))
-                left = int(torch.randint(width - self.crop + 1, (1,), generator=generator))
-            else:
-                top, left = (height - self.crop) // 2, (width - self.crop) // 2
-            clip = clip[..., top : top + self.crop, left : left + self.crop]
+        if self.crop is None:
+            return 0, 0
+        if self.crop > height or self.crop > width:
+            raise InputError(
+                f"{clip.path} is {width}x{height}, smaller than crop {self.crop}: use crop <= "
+                f"{min(height, width)}, crop=None, or remove the video."
+            )
+        if not self.train:
+            return (height - self.crop) // 2, (width - self.crop) // 2
+        top = int(torch.randint(height - self.crop + 1, (1,), generator=generator))
+        left = int(torch.randint(width - self.crop + 1, (1,), generator=generator))
+        return top, left
+
+    def maybe_flip(self, frames: Tensor, generator: torch.Generator) -> Tensor:
+        """All frames flipped horizontally with probability 1/2 (training with `flip` only), contiguous."""
         if self.train and self.flip and bool(torch.rand((), generator=generator) < 0.5):
-            clip = clip.flip(-1)
-        return clip.contiguous()
+            frames = frames.flip(-1)
+        return frames.contiguous()
 
 
 class Vimeo90kSeptuplet(ClipDataset):
@@ -295,35 +329,169 @@ class VideoFolder(ClipDataset):
         return clips
 
 
+class RawYUVName(NamedTuple):
+    """What a BVI-DVC style file name declares: frame size and bit depth."""
+
+    width: int
+    height: int
+    bit_depth: int
+
+
+def parse_bvidvc_name(path: str | os.PathLike[str]) -> RawYUVName:
+    """Frame size and bit depth from a raw YUV 4:2:0 name such as BVI-DVC's.
+
+    ``AAdvertisingMassagesBangkokVidevo_1920x1088_25fps_10bit_420.yuv`` -> (1920, 1088, 10);
+    ``clip_64x64_yuv420p10le.yuv`` -> (64, 64, 10). Name parts are separated by "_", "-",
+    "." or spaces. The size is the first ``WxH`` part; the depth an ``<N>bit`` part or an FFmpeg
+    pixel format (``yuv420p10le``); [choice] a name without a depth is 8-bit.
+
+    Raises:
+        InputError: no size, a depth outside 8..16, big-endian samples, or chroma other than 4:2:0.
+    """
+    tokens = [t for t in re.split(r"[_\-\s.]+", Path(path).stem) if t]
+    sizes = [m for m in map(_SIZE_TOKEN.fullmatch, tokens) if m]
+    if not sizes or min(int(n) for n in sizes[0].groups()) < 1:
+        raise InputError(
+            f"{path}: the name holds no frame size: name raw YUV files like Name_1920x1088_25fps_10bit_420.yuv."
+        )
+    depths = [int(m[1]) for m in map(_DEPTH_TOKEN.fullmatch, tokens) if m]
+    for token in tokens:
+        format_ = _PIX_FMT_TOKEN.fullmatch(token) or _CHROMA_TOKEN.fullmatch(token)
+        if format_ is None:
+            continue
+        if format_[1] != "420":
+            raise InputError(f"{path}: the name says chroma format {token}, but only YUV 4:2:0 is supported.")
+        if format_.re is _PIX_FMT_TOKEN and (format_[3] or "").lower() == "be":
+            raise InputError(f"{path}: big-endian samples ({token}) are not supported: convert to little-endian.")
+        if format_.re is _PIX_FMT_TOKEN and format_[2]:
+            depths.append(int(format_[2]))
+    depth = depths[0] if depths else 8
+    if not 8 <= depth <= 16:
+        raise InputError(f"{path}: the name says {depth}-bit samples; raw YUV of 8 to 16 bits is supported.")
+    width, height = (int(n) for n in sizes[0].groups())
+    return RawYUVName(width, height, depth)
+
+
 class BVIDVC(VideoFolder):
-    """BVI-DVC (Ma, Zhang, Bull, IEEE TMM 2021) style raw YUV files, cut into clips.
+    """BVI-DVC (Ma, Zhang, Bull, IEEE TMM 2021) style raw YUV 4:2:0 files, cut into clips.
 
-    Reads every ``.yuv`` under `root` named with its size and frame rate, as BVI-DVC names its
-    sequences (``AAdvertisingMassagesBangkokVidevo_1920x1088_25fps_8bit_420.yuv``), through the
-    raw YUV reader of :mod:`lvc_zoo.data.video`. Arguments as :class:`VideoFolder`.
+    Reads every ``.yuv`` under `root` named with its size and bit depth, as BVI-DVC names its
+    sequences (``AAdvertisingMassagesBangkokVidevo_1920x1088_25fps_10bit_420.yuv``,
+    see :func:`parse_bvidvc_name`). Frames are planar Y, U, V back to back; samples of more than
+    8 bits are little-endian 16-bit words (FFmpeg's ``yuv420p10le``). Codes become float planes
+    without rounding to 8 bits first, then RGB with the declared `colour`:
 
-    Limitation: only 8-bit YUV 4:2:0 is supported. BVI-DVC is distributed as 10-bit; lvc_zoo.data
-    does not read 10-bit YUV yet, and a file whose name says 10 bits (``10bit``, ``yuv420p10le``)
-    raises InputError naming it. Convert such files first, e.g.
-    ``ffmpeg -f rawvideo -pix_fmt yuv420p10le -s WxH -i in.yuv -pix_fmt yuv420p out_8bit.yuv``.
-    A 10-bit file whose name does not say so cannot be told apart and reads as garbage.
+        full range:    y = Y / (2^N - 1),          c = (C - 2^(N-1)) / (2^N - 1) + 0.5
+        limited range: y = (Y / 2^(N-8) - 16) / 219, c = (C / 2^(N-8) - 128) / 224 + 0.5
+
+    (ITU-T H.273; for N = 8 exactly :func:`lvc_zoo.data.from_uint8_planes`, so 8-bit files read
+    as :func:`lvc_zoo.data.read_video` reads them.) A sample above 2^N - 1 means the name's depth
+    is wrong; it raises InputError naming the file.
+
+    [choice] `colour` defaults to BT.709 full range, lvc_zoo's default for raw .yuv and the
+    microsoft/DCVC test convention (its readers scale codes by the full code range), so models
+    train on the colours they are tested on. Pass ``ColourSpace("bt709", "limited")`` to honour
+    video-range codes instead.
+
+    Only the crop window's samples are read and converted (:meth:`read_window`): a 256x256
+    crop of 7 1080p 10-bit frames takes tens of milliseconds instead of a second.
+
+    Args: as :class:`VideoFolder`, plus
+        colour: the Y'CbCr matrix and range of the files.
     """
 
     suffixes = (".yuv",)
     png_folders = False
-    kind = "BVI-DVC style .yuv files (8-bit YUV 4:2:0 named like Name_1920x1088_25fps_8bit_420.yuv)"
+    kind = "BVI-DVC style .yuv files (YUV 4:2:0 named like Name_1920x1088_25fps_10bit_420.yuv)"
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        frames: int = 7,
+        crop: int | None = 256,
+        flip: bool = True,
+        stride: int | None = None,
+        split: Literal["train", "val"] = "train",
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        colour: ColourSpace = BT709_FULL,
+    ) -> None:
+        if not isinstance(colour, ColourSpace):
+            raise InputError(f"colour must be a ColourSpace such as ColourSpace('bt709', 'full'), got {colour!r}.")
+        self.colour = colour
+        super().__init__(root, frames, crop, flip, stride, split, val_fraction, seed)
 
     def probe(self, path: Path) -> tuple[int, int, int]:
-        for token in re.split(r"[_\-\s.]+", path.stem):
-            match = _HIGH_DEPTH_TOKEN.fullmatch(token)
-            depth = match and (match[1] or match[2])
-            if depth and int(depth) != 8:
-                raise InputError(
-                    f"{path} is {depth}-bit YUV (from its name): {depth}-bit YUV is not supported by lvc_zoo.data "
-                    "yet. Convert it to 8-bit 4:2:0 first, e.g. `ffmpeg -f rawvideo -pix_fmt yuv420p10le -s WxH "
-                    "-i in.yuv -pix_fmt yuv420p out_8bit.yuv`."
-                )
-        return super().probe(path)
+        name = parse_bvidvc_name(path)
+        frame_bytes, file_bytes = _raw_frame_bytes(name), path.stat().st_size
+        if file_bytes == 0 or file_bytes % frame_bytes:
+            raise InputError(
+                f"Cannot read {path}: {file_bytes} bytes is not a positive multiple of one {name.width}x{name.height} "
+                f"{name.bit_depth}-bit YUV 4:2:0 frame ({frame_bytes} bytes): check the size and depth in its name."
+            )
+        return file_bytes // frame_bytes, name.width, name.height
+
+    def load(self, clip: Clip, generator: torch.Generator) -> Tensor:
+        """Read only the crop window's samples (the size is in the name), convert, flip; as the base class."""
+        name = parse_bvidvc_name(clip.path)
+        top, left = self.window(clip, name.height, name.width, generator)
+        size = (name.height, name.width) if self.crop is None else (self.crop, self.crop)
+        return self.maybe_flip(self.read_window(clip, top, left, size), generator)
+
+    def read_window(self, clip: Clip, top: int, left: int, size: tuple[int, int]) -> Tensor:
+        """Frames [start, start + T) of rows top.. and columns left.. as (T, 3, *size) RGB.
+
+        Converts the file's own N-bit codes of the even-aligned window around it (the pixels'
+        RGB only depends on their luma and their 2x2 block's chroma), so it equals the crop of
+        whole converted frames.
+        """
+        name = parse_bvidvc_name(clip.path)
+        count, width, height = self.probe(clip.path)
+        if clip.start + self.frames > count:
+            raise InputError(
+                f"{clip.path} has {count} frame(s), but frames {clip.start}..{clip.start + self.frames - 1} were "
+                "expected: the file changed since the dataset was indexed; re-create the dataset."
+            )
+        dtype = np.dtype(np.uint8) if name.bit_depth == 8 else np.dtype("<u2")
+        chroma_h, chroma_w = chroma_size(height, width)
+        data = np.memmap(clip.path, dtype=dtype, mode="r", shape=(count, _raw_frame_bytes(name) // dtype.itemsize))
+        frames = data[clip.start : clip.start + self.frames]
+        top0, left0 = top - top % 2, left - left % 2  # the window grown to whole 2x2 chroma blocks
+        bottom, right = top + size[0], left + size[1]
+        rows, cols = slice(top0 // 2, (bottom + 1) // 2), slice(left0 // 2, (right + 1) // 2)
+        luma = frames[:, : width * height].reshape(-1, height, width)[:, top0:bottom, left0:right]
+        cb = frames[:, width * height : width * height + chroma_h * chroma_w].reshape(-1, chroma_h, chroma_w)
+        cr = frames[:, width * height + chroma_h * chroma_w :].reshape(-1, chroma_h, chroma_w)
+        y, u, v = (torch.from_numpy(plane.astype(np.float32)) for plane in (luma, cb[:, rows, cols], cr[:, rows, cols]))
+        peak = 2**name.bit_depth - 1
+        if max(float(plane.max()) for plane in (y, u, v)) > peak:
+            raise InputError(
+                f"{clip.path} holds samples above {peak}: it is not {name.bit_depth}-bit little-endian YUV 4:2:0 "
+                "as its name says; fix the name or convert the file."
+            )
+        rgb = yuv420_to_rgb(*_normalise_codes(y, u, v, name.bit_depth, self.colour), self.colour)
+        return rgb[..., top - top0 : top - top0 + size[0], left - left0 : left - left0 + size[1]]
+
+
+def _raw_frame_bytes(name: RawYUVName) -> int:
+    """Bytes of one raw 4:2:0 frame: 1 byte per sample at 8 bits, 2 (little-endian) above."""
+    chroma_h, chroma_w = chroma_size(name.height, name.width)
+    return (name.width * name.height + 2 * chroma_h * chroma_w) * (1 if name.bit_depth == 8 else 2)
+
+
+def _normalise_codes(
+    y: Tensor, u: Tensor, v: Tensor, bit_depth: int, colour: ColourSpace
+) -> tuple[Tensor, Tensor, Tensor]:
+    """N-bit integer codes to normalised float32 planes (ITU-T H.273; see :class:`BVIDVC`)."""
+    if colour.range == "full":
+        peak, neutral = float(2**bit_depth - 1), float(2 ** (bit_depth - 1))
+        return y.float() / peak, (u.float() - neutral) / peak + 0.5, (v.float() - neutral) / peak + 0.5
+    scale = float(2 ** (bit_depth - 8))
+    return (
+        (y.float() / scale - 16) / 219,
+        (u.float() / scale - 128) / 224 + 0.5,
+        (v.float() / scale - 128) / 224 + 0.5,
+    )
 
 
 def split_videos(root: Path, videos: Sequence[Path], val_fraction: float) -> dict[str, list[Path]]:

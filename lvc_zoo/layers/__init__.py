@@ -30,6 +30,18 @@ from .entropy import (
     phase_mask,
 )
 from .flow import SpyNet
+from .resize import imresize
+from .swin import (
+    RSTB3D,
+    SwinBlock3D,
+    SwinFusion,
+    SwinLayer3D,
+    WindowAttention3D,
+    relative_position_index,
+    shifted_window_mask,
+    window_merge,
+    window_partition,
+)
 
 __all__ = [
     "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
@@ -39,4 +51,7 @@ __all__ = [
     "QUADTREE_STEPS", "Coder", "Estimate", "FactorizedBitEstimator", "Hyperprior", "QScale",
     "QuadtreePrior", "ReferencePriorFusion", "conditional_bits", "hyper_transforms", "phase_mask",
     "SpyNet",
+    "imresize",
+    "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
+    "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",
 ]

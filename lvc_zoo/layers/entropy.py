@@ -10,13 +10,14 @@ Bit formula (official DCVC-DC / DCVC-FM estimation path):
     P(s) = CDF(s + 1/2) - CDF(s - 1/2),  bits = max(0, -log2(P + 1e-5))
 with zero-mean Laplace (P-frame latents) or Gaussian (I-frame latents) conditionals on the
 residual s = round(y - mean), sigma = clamp(scale, 1e-5, 1e10), and a learned factorized
-CDF for the hyper-latents z.
+CDF for the hyper-latents z. The bits are computed in float32 even under autocast (bf16 /
+fp16 mixed precision), so training and inference see the same likelihoods.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Literal, Protocol
 
 import torch
@@ -32,6 +33,7 @@ __all__ = [
     "FactorizedBitEstimator",
     "Coder",
     "Estimate",
+    "keep_intermediate",
     "QUADTREE_STEPS",
     "phase_mask",
     "QuadtreePrior",
@@ -45,6 +47,11 @@ Distribution = Literal["laplace", "gaussian"]
 
 SCALE_MIN, SCALE_MAX = 1e-5, 1e10
 """Clamp of the predicted scales before the CDF (official estimation path)."""
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """`x` as float32 if it is of a narrower type (bf16 / fp16 under autocast); float64 stays."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 def probs_to_bits(probs: Tensor) -> Tensor:
@@ -70,13 +77,16 @@ def conditional_bits(symbols: Tensor, scales: Tensor, distribution: Distribution
         symbols: residuals round(y - mean) (or their noisy relaxation), any shape.
         scales: predicted scales, same shape; clamped to [1e-5, 1e10].
         distribution: "laplace" (P-frame latents) or "gaussian" (I-frame latents).
-    Returns: bits, same shape, >= 0.
+    Returns: bits, same shape, >= 0, computed in float32 (or float64 for float64 inputs),
+        autocast or not.
     """
-    sigma = scales.clamp(SCALE_MIN, SCALE_MAX)
     cdf = _CDFS.get(distribution)
     if cdf is None:
         raise ValueError(f"distribution must be one of {sorted(_CDFS)}, got {distribution!r}")
-    return probs_to_bits(cdf(symbols + 0.5, sigma) - cdf(symbols - 0.5, sigma))
+    with torch.autocast(symbols.device.type, enabled=False):
+        symbols = _at_least_float32(symbols)
+        sigma = _at_least_float32(scales).clamp(SCALE_MIN, SCALE_MAX)
+        return probs_to_bits(cdf(symbols + 0.5, sigma) - cdf(symbols - 0.5, sigma))
 
 
 class _BitParam(nn.Module):
@@ -112,8 +122,10 @@ class FactorizedBitEstimator(nn.Module):
         return torch.sigmoid(self.f4(self.f3(self.f2(self.f1(x)))))
 
     def bits(self, z_hat: Tensor) -> Tensor:
-        """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W)."""
-        return probs_to_bits(self.cdf(z_hat + 0.5) - self.cdf(z_hat - 0.5))
+        """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W), in float32 or wider, autocast or not."""
+        with torch.autocast(z_hat.device.type, enabled=False):
+            z_hat = _at_least_float32(z_hat)
+            return probs_to_bits(self.cdf(z_hat + 0.5) - self.cdf(z_hat - 0.5))
 
 
 class Coder(Protocol):
@@ -135,15 +147,20 @@ class Estimate:
         mode: "round" (inference; torch.round, half to even as the official code),
             "noise" (additive uniform noise, training) or "ste" (rounding with a
             straight-through gradient, training).
+        keep: names of intermediates to record when a model hands them over with
+            `keep_intermediate` (e.g. "warped_frame" for the motion loss); empty = none.
     Attributes:
-        bits: summed bits per tag (0-dim tensors; differentiable in "noise"/"ste" modes).
+        bits: summed bits per tag (0-dim, float32 or wider; differentiable in "noise"/"ste" modes).
+        kept: the intermediates recorded, by name.
     """
 
-    def __init__(self, mode: Literal["round", "noise", "ste"] = "round") -> None:
+    def __init__(self, mode: Literal["round", "noise", "ste"] = "round", keep: Collection[str] = ()) -> None:
         if mode not in ("round", "noise", "ste"):
             raise ValueError(f"mode must be 'round', 'noise' or 'ste', got {mode!r}")
         self.mode = mode
         self.bits: dict[str, Tensor] = {}
+        self.keep = frozenset(keep)
+        self.kept: dict[str, Tensor] = {}
 
     def quantize(self, x: Tensor) -> Tensor:
         """Quantise `x` according to `mode`."""
@@ -164,7 +181,7 @@ class Estimate:
     def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
         if z is None:
             raise ValueError("Estimate needs the encoder's latents; decoding needs an entropy decoder")
-        z_hat = self.quantize(z)
+        z_hat = self.quantize(_at_least_float32(z))
         self._add(tag, estimator.bits(z_hat))
         return z_hat
 
@@ -173,9 +190,23 @@ class Estimate:
     ) -> Tensor:
         if residual is None:
             raise ValueError("Estimate needs the encoder's latents; decoding needs an entropy decoder")
-        symbols = self.quantize(residual) * mask
+        symbols = self.quantize(_at_least_float32(residual)) * mask
         self._add(tag, conditional_bits(symbols, scales * mask, distribution))
         return symbols
+
+
+def keep_intermediate(coder: Coder, name: str, make: Callable[[], Tensor]) -> None:
+    """Hand a named intermediate to a coder that asked for it (`Estimate(keep=...)`).
+
+    `make` runs only then, so inference and entropy coding pay nothing.
+
+    Args:
+        coder: the frame's coder.
+        name: what the intermediate is, e.g. "warped_frame".
+        make: computes the tensor.
+    """
+    if isinstance(coder, Estimate) and name in coder.keep:
+        coder.kept[name] = make()
 
 
 QUADTREE_STEPS: tuple[tuple[int, int, int, int], ...] = ((0, 1, 2, 3), (3, 2, 1, 0), (2, 3, 0, 1), (1, 0, 3, 2))

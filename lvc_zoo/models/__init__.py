@@ -2,5 +2,6 @@
 
 from .codec import EstimateResult, FrameEstimate, VideoCodec
 from .dcvc_dc import DCVCDC, DCVCDCConfig
+from .sevc import SEVC, SEVCConfig
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "SEVC", "SEVCConfig"]

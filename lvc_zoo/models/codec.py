@@ -11,14 +11,24 @@ coding and cropped back afterwards. Both networks return reconstructions clamped
 so the reference a P frame reads is the clamped picture (the official loop clamps the I
 reconstruction in place). The same `code()` of each network serves estimation now and
 encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
+
+Training (Lightning, manual optimization) codes training clips through the same `code()`
+with `Estimate(mode=recipe.quantization)`; the logic lives in `lvc_zoo.training` and the
+methods here only wire it to Lightning: `training_step` applies the stage in force at
+`global_step` (trainable parameters, lr), draws the batch's quality and clip start from
+(recipe.seed, global_step), and lets `lvc_zoo.training.train_clip` back-propagate and step
+once per PCFS group; `on_before_optimizer_step` clips the gradient norm (after AMP unscaling);
+`validation_step` estimates every quality with `Estimate("round")`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import lightning as L
@@ -28,9 +38,10 @@ from torch import Tensor, nn
 from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
-from ..errors import BitstreamError, InputError, ModelMismatchError, QualityError
+from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
 from ..layers import pad_to_multiple
 from ..layers.entropy import Coder, Estimate
+from ..training import TrainingRecipe, apply_stage, draw_clip, initialise_q_scales, train_clip, validate_clip
 
 __all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "psnr", "require_quality"]
 
@@ -149,6 +160,14 @@ class VideoCodec(L.LightningModule):
         inter: P-frame network (`InterNetwork`).
         qualities: valid user-facing qualities (higher is better).
         padding_multiple: frames are padded to a multiple of this before coding.
+        config: the subclass's config dataclass (stored as `self.config`; `init_from` checks it).
+        recipe: how to train; None = `TrainingRecipe()` (one lambda per quality).
+        init_from: weights to start from, loaded strictly here: a registry name of this model
+            (its published weights), "hf-hub:ORG/NAME[@REV]" or a local lvc_zoo weights
+            directory, with the checks and errors of `lvc_zoo.load`.
+    Raises:
+        ConfigError: the recipe has not one lambda per quality, or the `init_from` weights
+            were saved with another config (the message names the fields that differ).
     """
 
     #: registry name of the model; subclasses set it, `lvc_zoo.load` may override per instance.
@@ -156,19 +175,41 @@ class VideoCodec(L.LightningModule):
     #: the frozen config dataclass the subclass takes (`config.json` stores it; tests build it small).
     config_class: ClassVar[type]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Allow the subclass's config in checkpoints loaded with torch.load(weights_only=True)."""
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:
+            torch.serialization.add_safe_globals([cls.config_class])
+
     def __init__(
         self,
         intra: nn.Module,
         inter: nn.Module,
         qualities: Sequence[int],
         padding_multiple: int = 16,
+        config: Any = None,
+        recipe: TrainingRecipe | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
+        self.save_hyperparameters(ignore=["intra", "inter", "qualities", "padding_multiple", "init_from"])
+        self.automatic_optimization = False  # PCFS steps the optimizer several times per batch
         self.intra = intra
         self.inter = inter
         self.qualities = tuple(qualities)
         self.padding_multiple = padding_multiple
         self.quality = self.qualities[-1]
+        self.config = config
+        self.recipe = recipe or TrainingRecipe()
+        if len(self.recipe.lambdas) != len(self.qualities):
+            raise ConfigError(
+                f"recipe.lambdas has {len(self.recipe.lambdas)} values but the model has {len(self.qualities)} "
+                f"qualities {list(self.qualities)}: give one lambda per quality, lowest quality first."
+            )
+        if self.recipe.q_scales is not None:
+            initialise_q_scales(self, self.recipe.q_scales)
+        if init_from is not None:
+            self.initialise_from(init_from)
 
     # ----------------------------------------------------------------------------- helpers
     def check_quality(self, quality: int | None) -> int:
@@ -218,6 +259,107 @@ class VideoCodec(L.LightningModule):
             digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
             digest.update(tensor.view(torch.uint8).numpy() if tensor.numel() else b"")
         return digest.hexdigest()[:16]
+
+    # ----------------------------------------------------------------------------- training
+    def initialise_from(self, source: str) -> None:
+        """Load pretrained weights strictly (see `init_from`), checking they share this model's config.
+
+        Raises:
+            UnknownModelError, WeightsNotFoundError, ChecksumError: as `lvc_zoo.load`.
+            ConfigError: weights of another model, or saved with another config.
+        """
+        from ..hub import HUB_PREFIX, load_local, resolve_weights  # the hub imports the models
+        from ..registry import get_spec
+
+        spec = get_spec(self.model_name)
+        is_name = not source.startswith(HUB_PREFIX) and not Path(source).exists() and "/" not in source and os.sep not in source
+        if is_name and get_spec(source).name != spec.name:
+            raise ConfigError(
+                f"init_from={source!r} names another model, this is {spec.name!r}: pass {spec.name!r}, "
+                "'hf-hub:ORG/NAME' or a weights directory of this model."
+            )
+        source_codec = load_local(resolve_weights(spec, None if is_name else source), spec.name)
+        if is_dataclass(self.config):
+            differing = [
+                f"{f.name} ({getattr(source_codec.config, f.name)!r} there, {getattr(self.config, f.name)!r} here)"
+                for f in fields(self.config)
+                if getattr(source_codec.config, f.name) != getattr(self.config, f.name)
+            ]
+            if differing:
+                raise ConfigError(
+                    f"init_from={source!r} holds weights of another {spec.name} config: {'; '.join(differing)}. "
+                    "Set model.config to the weights' config or start from matching weights."
+                )
+        self.load_state_dict(source_codec.state_dict(), strict=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """AdamW over every parameter; the stage in force sets the lr and which parameters get gradients."""
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.recipe.stages[0].lr, weight_decay=self.recipe.weight_decay
+        )
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> None:
+        """Train on a batch of (B, T, 3, H, W) clips in [0, 1] under the stage in force.
+
+        Raises:
+            InputError: the clips have fewer frames than the stage codes.
+        """
+        step = self.global_step
+        stage_index = self.recipe.stage_index_at(step)
+        stage = self.recipe.stages[stage_index]
+        optimizer = self.optimizers()
+        apply_stage(self, optimizer, stage, self.recipe)
+        frames = 1 if stage.loss == "intra" else stage.frames
+        if batch.shape[1] < frames:
+            raise InputError(
+                f"stage {stage.name!r} codes {frames} frames per clip but the batches hold {batch.shape[1]}: "
+                f"set data.frames >= {frames}."
+            )
+        draw = draw_clip(self.recipe.seed, step, len(self.qualities), batch.shape[1], frames)
+        quality = self.qualities[draw.quality_index]
+
+        def optimizer_step(loss: Tensor) -> None:
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+
+        clip = batch[:, draw.start : draw.start + frames]
+        stats = train_clip(self, clip, quality, self.recipe.lambdas[draw.quality_index], stage, self.recipe, optimizer_step)
+        batch_size = batch.shape[0]
+        self.log("train/loss", stats.loss, prog_bar=True, batch_size=batch_size)
+        self.log("train/bpp", stats.bpp, batch_size=batch_size)
+        self.log("train/psnr", stats.psnr, prog_bar=True, batch_size=batch_size)
+        self.log("train/stage", float(stage_index), batch_size=batch_size)
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip the global gradient norm to recipe.grad_clip (called after AMP unscaling)."""
+        if self.recipe.grad_clip is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.recipe.grad_clip, gradient_clip_algorithm="norm")
+
+    def validation_step(self, batch: Tensor, batch_idx: int) -> None:
+        """Estimate (B, T, 3, H, W) clips at every quality with rounding, as inference does.
+
+        Logs val/q{q}/bpp, val/q{q}/psnr, val/q{q}/ms_ssim (frames >= 176 px) per quality q,
+        and val/loss, the mean over qualities of bpp + lambda * D.
+        """
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Tensor, batch_idx: int) -> None:
+        """As `validation_step`, logged under test/ (`lightning test -c RECIPE --ckpt_path CKPT`)."""
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: Tensor, prefix: str) -> None:
+        """Log {prefix}/q{q}/bpp, psnr, ms_ssim per quality and {prefix}/loss for a (B, T, 3, H, W) batch."""
+        log = dict(batch_size=batch.shape[0], sync_dist=True)  # averaged over the batches of every rank
+        losses = []
+        for index, quality in enumerate(self.qualities):
+            stats = validate_clip(self, batch, quality, self.recipe.lambdas[index], self.recipe.distortion)
+            self.log(f"{prefix}/q{quality}/bpp", stats.bpp, **log)
+            self.log(f"{prefix}/q{quality}/psnr", stats.psnr, **log)
+            if stats.ms_ssim is not None:
+                self.log(f"{prefix}/q{quality}/ms_ssim", stats.ms_ssim, **log)
+            losses.append(stats.loss)
+        self.log(f"{prefix}/loss", math.fsum(losses) / len(losses), prog_bar=True, **log)
 
     # ----------------------------------------------------------------------------- coding
     def code_clip(

@@ -45,7 +45,9 @@ from ..layers import (
     subpel_conv3x3,
     warp,
 )
-from ..layers.entropy import Coder
+from ..layers.entropy import Coder, keep_intermediate
+from ..training import TrainingRecipe
+from ..training.cascade import WARPED_FRAME
 from .codec import VideoCodec
 from .dcvc_dc_config import DCVCDCConfig
 from .intra import DCVCDCIntra
@@ -68,6 +70,7 @@ class DPB:
     mv_feature: Tensor | None = None    # (B, 64, H/4, W/4)
     y_hat: Tensor | None = None         # (B, 128, H/16, W/16)
     mv_y_hat: Tensor | None = None      # (B, 64, H/16, W/16)
+    mv_hat: Tensor | None = None        # (B, 2, H, W) decoded flow that produced `frame`
     index: int = 0                      # display index of `frame` in the sequence
 
     @classmethod
@@ -272,6 +275,7 @@ class DCVCDCInter(nn.Module):
         mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
         mv_hat, mv_feature = self.mv_decoder(mv_y_hat, self.mv_q_dec(quality))
 
+        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
         context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
         y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
         hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
@@ -281,7 +285,9 @@ class DCVCDCInter(nn.Module):
         residual_feature = self.contextual_decoder(y_hat, context2, context3, self.y_q_dec(quality))
         feature, x_hat = self.recon_generation(residual_feature, context1)
         x_hat = x_hat.clamp(0, 1)
-        return x_hat, dpb.advance(frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat)
+        return x_hat, dpb.advance(
+            frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat, mv_hat=mv_hat
+        )
 
 
 class DCVCDC(VideoCodec):
@@ -289,17 +295,30 @@ class DCVCDC(VideoCodec):
 
     Quality q selects q-scale anchor q of both networks (0 = lowest rate), as the official
     test with four rate points does.
+
+    Args:
+        config: widths; None = the official model's.
+        recipe: how to train (see `VideoCodec`); None = the default DCVC-family recipe.
+        init_from: weights to start from (registry name, "hf-hub:ORG/NAME[@REV]" or a local
+            lvc_zoo weights directory), loaded strictly at construction.
     """
 
     model_name = "dcvc_dc"
     config_class = DCVCDCConfig
 
-    def __init__(self, config: DCVCDCConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: DCVCDCConfig | None = None,
+        recipe: TrainingRecipe | None = None,
+        init_from: str | None = None,
+    ) -> None:
         config = config or DCVCDCConfig()
         super().__init__(
             intra=DCVCDCIntra(config),
             inter=DCVCDCInter(config),
             qualities=range(config.anchors),
             padding_multiple=16,
+            config=config,
+            recipe=recipe,
+            init_from=init_from,
         )
-        self.config = config

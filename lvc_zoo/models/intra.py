@@ -3,7 +3,7 @@
 `DCVCDCIntra` is DCVC-DC's I-frame model (the official `IntraNoAR`, Li, Li, Lu, CVPR 2023):
 
     x ─► enc_1 ─► ×q_enc ─► enc_2 ─► y ─► hyperprior (z) ─► prior_fusion ─► spatial_prior ─► y_hat
-    y_hat ─► dec_1 ─► ×q_dec ─► dec_2 ─► refine ─► clamp ─► x_hat
+    y_hat ─► dec_1 ─► ×q_dec ─► dec_2 ─► refine ─► [reconstruct] ─► clamp ─► x_hat [code]
 
 Gaussian conditionals on y; variable rate by q-scale anchors (quality = anchor index).
 """
@@ -96,19 +96,24 @@ class DCVCDCIntra(nn.Module):
         self.q_enc = QScale(c1, cfg.anchors)
         self.q_dec = QScale(c1, cfg.anchors)
 
-    def code(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder) -> Tensor:
-        """Code one frame padded to a multiple of 16 (None when decoding).
+    def reconstruct(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder) -> Tensor:
+        """Code one frame padded to a multiple of 16 (None when decoding); no clamp.
 
         Args:
             x: (B, 3, H, W) in [0, 1], or None.
             size: (H, W) of the padded frame.
             quality: q-scale anchor index.
             coder: `Estimate` or an entropy coder.
-        Returns: (B, 3, H, W) reconstruction clamped to [0, 1].
+        Returns: (B, 3, H, W) reconstruction before the clamp to [0, 1] (SEVC derives its base
+            layer's reference from it).
         """
         latent = (size[0] // 16, size[1] // 16)
         y = None if x is None else self.enc(x, self.q_enc(quality))
         batch = 1 if x is None else x.shape[0]
         params = self.prior_fusion(self.hyperprior.code(y, latent, coder, batch))
         y_hat = self.spatial_prior.code(y, Hyperprior.crop(params, latent), coder, tag="y")
-        return self.refine(self.dec(y_hat, self.q_dec(quality))).clamp(0, 1)
+        return self.refine(self.dec(y_hat, self.q_dec(quality)))
+
+    def code(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder) -> Tensor:
+        """`reconstruct`, clamped to [0, 1]: the (B, 3, H, W) reconstruction."""
+        return self.reconstruct(x, size, quality, coder).clamp(0, 1)

@@ -135,7 +135,7 @@ def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pyt
     ("argv", "match"),
     [
         (["--size", "64"], r"argument --size: '64' is not WIDTHxHEIGHT"),
-        (["--size", "4096x64"], r"source width of 4128 px .* image has 512 px"),
+        (["--size", "4096x64"], r"source width of 4128 px .* image has 600 px"),
         (["--frames", "0"], r"frames must be a positive integer"),
         (["--quality", "9"], r"Quality 9 is out of range for 'dcvc_dc': use an integer in 0\.\.3"),
         (["--image", "lena"], r"argument --image: invalid choice: 'lena'"),
@@ -146,3 +146,19 @@ def test_demo_bad_input_is_one_line(argv: list[str], match: str, tmp_path: Path,
     code, _, err = run(["demo", "--small", "--output-dir", str(tmp_path / "demo"), *argv], capsys)
     assert_one_line_error(code, err, match)
     assert not (tmp_path / "demo").exists()
+
+
+RD_ROW = re.compile(r"^\s+(\d)\s+(\d+\.\d{4})\s+(-?\d+\.\d\d|inf)\s+(\d+)\s+(\d+)\s+(\d+\.\d\d)\s+(\d+\.\d{4})\s+(\d+)\s+(\d+)$")
+"""A demo RD row: quality, bpp, PSNR, I bits, mean P bits, P/I, file/estimate, enc ms, dec ms."""
+
+
+def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
+    assert code == 0 and "qualities 0..3" in out
+    rows = [m for m in map(RD_ROW.match, out.splitlines()) if m]
+    assert [int(m.group(1)) for m in rows] == [0, 1, 2, 3]
+    header, frames = read_stream((tmp_path / "demo.lvc").read_bytes())
+    assert header.quality == 3  # the stream kept is the best quality's
+    best_bits = sum(8 * sum(len(c) for c in frame.chunks.values()) for frame in frames)
+    assert float(rows[-1].group(2)) == pytest.approx(best_bits / (32 * 32 * 2), abs=1e-4)
+    assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")

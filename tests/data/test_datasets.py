@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from lvc_zoo.data import BVIDVC, VideoDataModule, VideoFolder, Vimeo90kSeptuplet, write_video
+from lvc_zoo.data import (
+    BT709_FULL,
+    BT709_LIMITED,
+    BVIDVC,
+    ColourSpace,
+    VideoDataModule,
+    VideoFolder,
+    Vimeo90kSeptuplet,
+    read_video,
+    write_video,
+    yuv420_to_rgb,
+)
+from lvc_zoo.data.datasets import parse_bvidvc_name
+from lvc_zoo.data.sampling import EpochSampler, ResumableDataLoader
 from lvc_zoo.errors import InputError
 
 HEIGHT, WIDTH = 32, 48
@@ -196,19 +210,163 @@ def test_empty_unreadable_and_short_videos(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ BVI-DVC
 
 
-def test_bvidvc_reads_8bit_and_refuses_10bit(tmp_path: Path) -> None:
+def write_raw(path: Path, y: np.ndarray, u: np.ndarray, v: np.ndarray, dtype: str) -> Path:
+    """Planar Y, U, V frames (T, H, W) / (T, H/2, W/2) back to back, samples as `dtype` ("<u2", "u1")."""
+    frames = [np.concatenate([p[t].ravel() for p in (y, u, v)]) for t in range(y.shape[0])]
+    path.write_bytes(np.concatenate(frames).astype(dtype).tobytes())
+    return path
+
+
+def codes_10bit(frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random mid-range 10-bit codes: Y (T, 32, 48), U and V (T, 16, 24)."""
+    rng = np.random.default_rng(seed)
+    return (
+        rng.integers(64, 960, (frames, HEIGHT, WIDTH)),
+        rng.integers(64, 960, (frames, HEIGHT // 2, WIDTH // 2)),
+        rng.integers(64, 960, (frames, HEIGHT // 2, WIDTH // 2)),
+    )
+
+
+def test_bvidvc_reads_8bit_files_as_read_video_does(tmp_path: Path) -> None:
     name = f"AAdvertisingMassagesBangkokVidevo_{WIDTH}x{HEIGHT}_25fps_8bit_420.yuv"
     write_video(tmp_path / name, smooth(4))
     write_video(tmp_path / "ignored.y4m", smooth(4))  # BVI-DVC reads .yuv only
-    data = BVIDVC(tmp_path, frames=4, crop=16, val_fraction=0)
-    assert [p.name for p in data.videos] == [name] and data[0].shape == (4, 3, 16, 16)
-    ten = tmp_path / f"BBall_{WIDTH}x{HEIGHT}_25fps_10bit_420.yuv"
-    ten.write_bytes(bytes(2 * WIDTH * HEIGHT * 3 // 2 * 4))
-    with pytest.raises(InputError, match=r"BBall.*10-bit YUV is not supported by lvc_zoo.data yet"):
-        BVIDVC(tmp_path, frames=4, crop=16, val_fraction=0)
-    ten.rename(tmp_path / f"BBall_{WIDTH}x{HEIGHT}_25fps_yuv420p10le.yuv")
-    with pytest.raises(InputError, match="10-bit YUV is not supported"):
-        BVIDVC(tmp_path, frames=4, crop=16, val_fraction=0)
+    data = BVIDVC(tmp_path, frames=3, crop=None, stride=1, val_fraction=0, flip=False)
+    assert [p.name for p in data.videos] == [name] and len(data) == 2
+    assert torch.equal(data[1], read_video(tmp_path / name, frames=3, start=1)[0])
+    limited = BVIDVC(tmp_path, frames=3, crop=None, val_fraction=0, flip=False, colour=BT709_LIMITED)
+    assert torch.equal(limited[0], read_video(tmp_path / name, frames=3, colour=BT709_LIMITED)[0])
+
+
+@pytest.mark.parametrize("colour", [BT709_FULL, ColourSpace("bt601", "limited")])
+def test_bvidvc_converts_10bit_codes_without_8bit_rounding(tmp_path: Path, colour: ColourSpace) -> None:
+    y, u, v = codes_10bit(3)
+    y[:, 0, :4] = [512, 513, 514, 515]  # grey one 10-bit step apart: 8 bits would make them equal
+    u[:, 0, :2] = v[:, 0, :2] = 512
+    write_raw(tmp_path / f"Clip_{WIDTH}x{HEIGHT}_25fps_10bit_420.yuv", y, u, v, "<u2")
+    clip = BVIDVC(tmp_path, frames=3, crop=None, val_fraction=0, flip=False, colour=colour)[0]
+    assert clip.shape == (3, 3, HEIGHT, WIDTH) and clip.dtype == torch.float32
+    if colour.range == "full":  # H.273 full range: Y / 1023, C = (code - 512) / 1023 + 0.5
+        planes = [torch.from_numpy(y) / 1023, *((torch.from_numpy(c) - 512) / 1023 + 0.5 for c in (u, v))]
+    else:  # H.273 limited range: Y = (code / 4 - 16) / 219, C = (code / 4 - 128) / 224 + 0.5
+        planes = [(torch.from_numpy(y) / 4 - 16) / 219, *((torch.from_numpy(c) / 4 - 128) / 224 + 0.5 for c in (u, v))]
+    expected = yuv420_to_rgb(*(p.float() for p in planes), colour)
+    torch.testing.assert_close(clip, expected, rtol=0, atol=1e-6)
+    greys = clip[0, :, 0, :4]
+    assert bool((greys[:, 1:] > greys[:, :-1]).all())
+
+
+def test_bvidvc_reads_only_the_window_and_matches_cropping_whole_frames(tmp_path: Path) -> None:
+    for k, name in enumerate([f"A_{WIDTH}x{HEIGHT}_25fps_10bit_420.yuv", f"B_{WIDTH}x{HEIGHT}_yuv420p10le.yuv"]):
+        write_raw(tmp_path / name, *codes_10bit(4, seed=k), "<u2")
+    whole = BVIDVC(tmp_path, frames=2, crop=None, val_fraction=0, flip=False)
+    offsets = set()
+    for seed in range(6):
+        data = BVIDVC(tmp_path, frames=2, crop=15, val_fraction=0, seed=seed)
+        assert len(data) == 4 and data[3].shape == (2, 3, 15, 15)
+        for index in range(len(data)):
+            clip, full = data[index], whole[index]
+            (top, left, flipped) = crop_positions(full[0], clip[0])[0]
+            window = full[..., top : top + 15, left : left + 15]
+            assert torch.equal(clip, window.flip(-1) if flipped else window)
+            offsets.add((top % 2, left % 2))
+    assert offsets == {(0, 0), (0, 1), (1, 0), (1, 1)}  # odd windows start inside a chroma block
+
+
+def test_bvidvc_errors_name_the_file(tmp_path: Path) -> None:
+    y, u, v = codes_10bit(2)
+    bad = write_raw(tmp_path / f"Big_{WIDTH}x{HEIGHT}_10bit.yuv", y * 4, u, v, "<u2")  # 12-bit values
+    with pytest.raises(InputError, match=r"Big_48x32_10bit.yuv holds samples above 1023"):
+        BVIDVC(tmp_path, frames=2, crop=None, val_fraction=0)[0]
+    bad.unlink()
+    write_raw(tmp_path / f"Cut_{WIDTH}x{HEIGHT}_10bit.yuv", *codes_10bit(3), "u1")  # 8-bit: 1.5 10-bit frames
+    with pytest.raises(InputError, match=r"Cannot read .*Cut_48x32_10bit.yuv: .* not a positive multiple .*10-bit"):
+        BVIDVC(tmp_path, frames=2, crop=None, val_fraction=0)
+    for name, message in [
+        (f"C_{WIDTH}x{HEIGHT}_10bit_444.yuv", "chroma format 444"),
+        (f"C_{WIDTH}x{HEIGHT}_yuv420p10be.yuv", "big-endian"),
+        (f"C_{WIDTH}x{HEIGHT}_4bit.yuv", "4-bit"),
+        ("C_10bit.yuv", "no frame size"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            parse_bvidvc_name(name)
+    assert parse_bvidvc_name("AAdvertisingMassagesBangkokVidevo_1920x1088_25fps_10bit_420.yuv") == (1920, 1088, 10)
+    assert parse_bvidvc_name("clip_64x32.yuv").bit_depth == 8
+
+
+# ------------------------------------------------------------------ epochs, sampler, resumable loader
+
+
+def test_each_epoch_draws_fresh_crops_independent_of_workers(tmp_path: Path) -> None:
+    root = vimeo_tree(tmp_path)
+    data = Vimeo90kSeptuplet(root, frames=2, crop=16, seed=1)
+    assert torch.equal(data[0], data[(0, 0)])  # a plain index is epoch 0
+    epochs = [data[(0, epoch)] for epoch in range(6)]
+    assert len({tuple(e.flatten()[:64].tolist()) for e in epochs}) > 1  # crops change between epochs
+    assert torch.equal(epochs[3], Vimeo90kSeptuplet(root, frames=2, crop=16, seed=1)[(0, 3)])  # and repeat
+    keys = [(i, epoch) for epoch in (2, 5) for i in range(len(data))]
+    loader = torch.utils.data.DataLoader(data, batch_size=1, num_workers=2, sampler=keys)
+    assert all(torch.equal(batch[0], data[key]) for batch, key in zip(loader, keys))
+
+
+def test_epoch_sampler_shuffles_per_epoch_and_splits_ranks() -> None:
+    data = list(range(10))
+    sampler = EpochSampler(data, seed=3)
+    sampler.set_epoch(1)
+    first = list(sampler)
+    assert sorted(i for i, _ in first) == data and {e for _, e in first} == {1}
+    assert first == list(sampler)  # same epoch, same order
+    sampler.set_epoch(2)
+    assert [i for i, _ in sampler] != [i for i, _ in first]
+    ranks = [EpochSampler(data, num_replicas=3, rank=r, seed=3) for r in range(3)]
+    shares = [[i for i, _ in rank] for rank in ranks]
+    assert all(len(share) == 4 for share in shares)  # 10 padded to 12
+    assert set().union(*shares) == set(data)
+
+
+def test_resumable_loader_continues_on_the_next_batch(tmp_path: Path) -> None:
+    data = Vimeo90kSeptuplet(vimeo_tree(tmp_path), frames=1, crop=8, seed=2)
+    data.clips = data.clips * 4  # 8 items
+
+    def loader() -> ResumableDataLoader:
+        return ResumableDataLoader(data, EpochSampler(data, seed=5), batch_size=2, drop_last=True)
+
+    full = loader()
+    full.sampler.set_epoch(1)
+    expected = list(full)
+    assert len(expected) == len(full) == 4
+    killed = loader()
+    killed.sampler.set_epoch(1)
+    batches = iter(killed)
+    seen = [next(batches), next(batches)]
+    state = killed.state_dict()
+    assert state == {"epoch": 1, "batches": 2}
+    resumed = loader()
+    resumed.load_state_dict(state)
+    resumed.sampler.set_epoch(1)
+    rest = list(resumed)
+    assert len(rest) == 2 and all(torch.equal(a, b) for a, b in zip(seen + rest, expected))
+    assert resumed.state_dict() == {"epoch": 1, "batches": 4}
+    assert len(list(resumed)) == 4  # the next pass is whole again
+
+    def epoch(number: int) -> list[torch.Tensor]:
+        fresh = loader()
+        fresh.sampler.set_epoch(number)
+        return list(fresh)
+
+    relabelled = loader()  # Lightning calls the resumed epoch 2 (a checkpoint written as training stopped)
+    relabelled.load_state_dict(state)
+    relabelled.sampler.set_epoch(2)
+    assert all(torch.equal(a, b) for a, b in zip(list(relabelled), expected[2:], strict=True))
+    relabelled.sampler.set_epoch(3)  # ... and the next one 3: it is our epoch 2
+    assert all(torch.equal(a, b) for a, b in zip(list(relabelled), epoch(2), strict=True))
+    finished = loader()  # a state at the end of epoch 1 continues with epoch 2
+    finished.load_state_dict({"epoch": 1, "batches": 4})
+    finished.sampler.set_epoch(2)
+    assert all(torch.equal(a, b) for a, b in zip(list(finished), epoch(2), strict=True))
+    assert finished.state_dict() == {"epoch": 2, "batches": 4}
+    with pytest.raises(ValueError, match="drop_last"):
+        ResumableDataLoader(data, EpochSampler(data), batch_size=2)
 
 
 # ------------------------------------------------------------------ DataModule
@@ -235,9 +393,47 @@ def test_datamodule_with_two_workers(tmp_path: Path) -> None:
     loader = module.train_dataloader()
     assert loader.persistent_workers and loader.drop_last
     batches = list(loader)
+    del loader  # stop its persistent workers now: save_hyperparameters keeps this frame in a reference cycle
     assert len(batches) == len(module.train_set) // 2
     assert all(b.shape == (2, 2, 3, 16, 16) for b in batches)
     assert sum(b.shape[0] for b in module.val_dataloader()) == len(module.val_set)
+
+
+def test_datamodule_train_loader_is_resumable_and_per_rank(tmp_path: Path) -> None:
+    root = folder_tree(tmp_path)
+    module = VideoDataModule("folder", root, frames=2, crop=16, batch_size=1, num_workers=0, val_fraction=0.3, seed=4)
+    module.setup("fit")
+    assert module.train_set is not None
+    module.trainer = SimpleNamespace(world_size=2, global_rank=1)  # type: ignore[assignment]
+    loader = module.train_dataloader()
+    assert isinstance(loader, ResumableDataLoader)
+    assert (loader.sampler.num_replicas, loader.sampler.rank, loader.sampler.seed) == (2, 1, 4)
+    assert len(loader) == -(-len(module.train_set) // 2)
+
+
+def test_datamodule_reads_bvidvc_with_its_colour(tmp_path: Path) -> None:
+    for k in range(2):
+        write_raw(tmp_path / f"S{k}_{WIDTH}x{HEIGHT}_25fps_10bit_420.yuv", *codes_10bit(3, seed=k), "<u2")
+    module = VideoDataModule("bvidvc", tmp_path, frames=2, crop=16, batch_size=1, num_workers=0, colour="bt601-limited")
+    module.setup("fit")
+    assert isinstance(module.train_set, BVIDVC) and module.train_set.colour == ColourSpace("bt601", "limited")
+    assert next(iter(module.train_dataloader())).shape == (1, 2, 3, 16, 16)
+    with pytest.raises(InputError, match="MATRIX-RANGE"):
+        VideoDataModule("bvidvc", tmp_path, colour="bt709")
+
+
+def test_datamodule_photos_needs_no_files() -> None:
+    module = VideoDataModule("photos", frames=2, crop=32, val_crop=64, batch_size=2, num_workers=0, clips=4)
+    module.setup("fit")
+    batches = list(module.train_dataloader())
+    assert len(batches) == 2 and batches[0].shape == (2, 2, 3, 32, 32)
+    val = list(module.val_dataloader())
+    assert sum(b.shape[0] for b in val) == 16 and val[0].shape[1:] == (2, 3, 64, 64)
+    assert all(torch.equal(a, b) for a, b in zip(val, module.val_dataloader()))  # a fixed val set
+    with pytest.raises(InputError, match="set root"):
+        VideoDataModule("folder")
+    with pytest.raises(InputError, match="set crop"):
+        VideoDataModule("photos", crop=None)
 
 
 def test_datamodule_rejects_unknown_dataset(tmp_path: Path) -> None:

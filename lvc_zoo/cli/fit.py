@@ -1,0 +1,98 @@
+"""`lightning fit -c recipes/dcvc_dc.yaml`: the LightningCLI over the zoo's codecs and datamodules.
+
+    lightning fit -c recipes/dcvc_dc.yaml [--trainer.devices 8 --trainer.strategy ddp] [--ckpt_path last]
+    lightning validate -c recipes/dcvc_dc.yaml --ckpt_path CKPT
+    lightning test -c recipes/dcvc_dc.yaml --ckpt_path CKPT
+    lightning fit -c recipes/dcvc_dc.yaml --print_config
+    lvc-zoo fit ...                       the same command under the zoo's own name
+
+`model:` is any :class:`lvc_zoo.models.VideoCodec` subclass (``class_path: lvc_zoo.models.DCVCDC``)
+and `data:` any LightningDataModule (``class_path: lvc_zoo.data.VideoDataModule``): a recipe holds
+only ``class_path`` / ``init_args`` (jsonargparse builds the config and recipe dataclasses, so
+``--model.init_args.config.ch_1x 16`` overrides one field). Every run also gets
+:class:`~lvc_zoo.training.callbacks.RNGStateCheckpoint`, so checkpoints carry the random state
+and ``--ckpt_path last`` resumes exactly (it cannot be removed from the config by accident).
+
+The console script ``lightning`` is this module's :func:`main`. lightning >= 2.5.1 ships no
+``lightning`` script of its own; lightning <= 2.5.0 did, and pip lets whichever package was
+installed last own ``bin/lightning`` (removing one removes the file). ``lvc-zoo fit`` and
+``python -m lvc_zoo.cli.fit`` always reach this CLI.
+
+[choice] The config is saved next to the logs with ``overwrite=True``: a second run in the
+same directory (a resume, a test) replaces ``config.yaml`` instead of refusing to start.
+
+DDP (``--trainer.strategy ddp``) starts the other ranks by re-running this command line, so
+the console script (or ``python -m lvc_zoo.cli.fit``) must be what was run, not an in-process
+call from another program; torchrun and SLURM start every rank themselves.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.cli import LightningCLI
+
+from ..errors import LvcZooError
+from ..models import VideoCodec
+from ..training.callbacks import RNGStateCheckpoint
+
+__all__ = ["ZooCLI", "main", "PROG", "SUBCOMMANDS", "DDP_STRATEGIES"]
+
+PROG = "lightning"
+SUBCOMMANDS = ("fit", "validate", "test")
+DDP_STRATEGIES = {
+    name: f"{name}_find_unused_parameters_true" for name in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+}
+"""[choice] ``--trainer.strategy ddp`` (and its spawn / fork / notebook forms) runs DDP with
+``find_unused_parameters=True``: every stage of a zoo recipe leaves parameters without a
+gradient (the frozen I-frame codec at least, the motion branch in later stages), which plain
+DDP refuses at the second step. A strategy given as a class (``class_path: ...DDPStrategy``)
+is used as it is."""
+
+
+class ZooCLI(LightningCLI):
+    """LightningCLI over VideoCodec subclasses and LightningDataModules, with fit / validate / test."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """The Trainer methods offered (no `predict`: codecs have no predict step)."""
+        return {name: args for name, args in LightningCLI.subcommands().items() if name in SUBCOMMANDS}
+
+    def before_instantiate_classes(self) -> None:
+        """Name DDP strategies by their find-unused-parameters variant (see :data:`DDP_STRATEGIES`)."""
+        trainer = self.config[self.subcommand]["trainer"] if self.subcommand else self.config["trainer"]
+        if isinstance(trainer.get("strategy"), str) and trainer["strategy"] in DDP_STRATEGIES:
+            trainer["strategy"] = DDP_STRATEGIES[trainer["strategy"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the training CLI with `argv` (default: sys.argv[1:]); returns the exit code.
+
+    Bad arguments print jsonargparse's usage message and return 2; an lvc_zoo error (an empty
+    dataset, a bad recipe, missing weights) prints one ``lightning: error:`` line and returns 2.
+    """
+    try:
+        with warnings.catch_warnings():  # `lvc-zoo fit ...` passes argv on purpose
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended", category=UserWarning)
+            ZooCLI(
+                VideoCodec,
+                LightningDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                save_config_kwargs={"overwrite": True},
+                trainer_defaults={"callbacks": [RNGStateCheckpoint()]},
+                args=argv,
+            )
+    except LvcZooError as err:
+        line = " ".join(part.strip() for part in str(err).splitlines() if part.strip())
+        print(f"{PROG}: error: {line}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help, --print_config, usage errors
+        return done.code if isinstance(done.code, int) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

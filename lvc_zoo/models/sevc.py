@@ -1,0 +1,563 @@
+"""SEVC: Augmented Deep Contexts for Spatially Embedded Video Coding (Bian et al., CVPR 2025).
+
+The spatially embedded codec of the paper's Figure 3. Every P frame is coded twice: a base
+layer (a DCVC-DC P codec) codes the 4x-downsampled frame and hands three spatial references
+to the enhancement layer, which codes the full-resolution frame.
+
+    x ─► imresize(1/4), zero-pad ─► base (DCVCDCInter, own DPB) ─► base recon ─► [base-layer-only output]
+                                      │ feature, mv_hat (cropped)     │ y_hat_base
+                                      ▼                               ▼
+    dpb.frame, feature_adaptor(dpb.feature)           latent_inter_layer_prediction
+      ─► inter_layer_prediction (MFCA: motion /         (upsample x4; Swin over [up(y_hat_base),
+         texture co-augmentation at 1/4, 1/2, 1;         dpb.ys[0], dpb.ys[1], dpb.ys[2]])
+         warp; offset diversity; context fusion)                      │ latent prior
+                                      │ ctx1, ctx2, ctx3              │
+                                      ▼                               ▼
+    x ─► enhancement: contextual_encoder ─► y ─► prior_fusion[number of ys](temporal_prior_encoder(ctx)
+         | latent prior) ─► quadtree spatial_prior ─► y_hat ─► contextual_decoder ─► recon_generation
+         ─► x_hat, feature ─► next dpb (the base buffer, x_hat, feature, ys = the last three y_hat)
+
+I frames use DCVC-DC's intra codec at full resolution; the base layer's first reference is
+imresize(1/4) of its reconstruction *before* the clamp, zero-padded to a multiple of 16.
+Every 32 frames (frame k with k % 32 == 1) both layers drop their propagated feature and
+rebuild it from the reference frame, as the official test loop does. The base layer picks
+its feature adaptor by DCVC-DC's cycle (k % 4), and so does the enhancement layer.
+
+Frame geometry (official): the frame is replicate-padded to a multiple of 16 (Hp x Wp); the
+base layer codes imresize(1/4) of the padded frame, Hp/4 x Wp/4, zero-padded to a multiple
+of 16, and its feature, motion and upsampled latent are cropped back to Hp/4 x Wp/4 (the
+enhancement layer's 1/4 and 1/16 sizes) before the inter-layer prediction. When the frame
+needs no padding this is exactly the official "no padding" branch, and when Hp/4 and Wp/4 are
+multiples of 16 exactly its "padded" branch (imresize of the padded frame, nothing cropped).
+
+[choice] Any frame size >= 64x64. The official code breaks when the frame needs padding and
+the padded frame is not a multiple of 64 (its base frame is then not a multiple of 16); there
+the zoo zero-pads the base frame to a multiple of 16 and crops its outputs back, like the
+official no-padding branch. Wherever the official pipeline works, ours is identical.
+
+[choice] Two-layer bitstream: a P frame stores its layers as the chunks "base" and
+"enhancement" (I frames keep one "frame" chunk), so `decompress(data, base_layer_only=True)`
+decodes the low-resolution video without running the enhancement layer on P frames. The I
+frame is still decoded at full resolution, because the base layer's reference is derived
+from it. Base-layer output frames are ceil(H/4) x ceil(W/4): the base reconstruction
+cropped to the part that images the H x W picture (the I frame: its clamped base reference).
+
+[choice] Estimated bits are reported per layer and latent: "i_y", "i_z" (I frames),
+"bl_mv_y", "bl_mv_z", "bl_y", "bl_z" (base layer) and "el_y" (enhancement layer, which has
+no hyperprior; the official `EL_codec.bit_estimator_z` is unused and not converted). The
+networks tag their own bits (`TaggedCoder`), so training sees the same tags.
+
+Training (Section 3.4; the official repository has no training code): `default_recipe` is
+the paper's independent optimisation, the base codec first (`BASE_PARAMETERS`, loss "base")
+and then the augmentative part with the base frozen (`AUGMENTATIVE_PARAMETERS`), followed by
+the joint spatial-temporal optimisation ("all" with `Stage.base_weight` = alpha = 0.05, the
+base-reconstruction constraint of Eq. 5). P frames hand the objective their base input,
+base reconstruction and warped base reference (`lvc_zoo.training.cascade.BASE_INPUT`,
+`BASE_FRAME`, `WARPED_FRAME`), cropped to the base frame before its padding to 16. The
+reconstructed loss forms and every [choice] are in `lvc_zoo.training.objective` and the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor, nn
+
+from ..coding.bitstream import CodedFrame, StreamHeader, read_stream
+from ..coding.coders import Decode, Encode
+from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..errors import BitstreamError
+from ..layers import DepthConvBlock, QScale, QuadtreePrior, pad_to_multiple, warp
+from ..layers.entropy import Coder, Distribution, FactorizedBitEstimator, keep_intermediate
+from ..layers.resize import imresize
+from ..training import Stage, TrainingRecipe
+from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
+from ..training.objective import BASE_TAG_PREFIX
+from .codec import FRAME_CHUNK, EncodedFrame, VideoCodec
+from .dcvc_dc import DPB, FEATURE_ADAPTOR_CYCLE, ContextualDecoder, ContextualEncoder, DCVCDCInter, ReconGeneration
+from .intra import DCVCDCIntra
+from .sevc_config import SEVCConfig
+from .sevc_prediction import InterLayerPrediction, LatentInterLayerPrediction
+
+__all__ = [
+    "SEVC",
+    "SEVCConfig",
+    "SEVCInter",
+    "TwoLayerDPB",
+    "EnhancementCodec",
+    "TaggedCoder",
+    "BASE_CHUNK",
+    "ENHANCEMENT_CHUNK",
+    "BASE_SCALE",
+    "REFRESH_INTERVAL",
+    "INTRA_TAG_PREFIX",
+    "ENHANCEMENT_TAG_PREFIX",
+    "BASE_PARAMETERS",
+    "BASE_MOTION_PARAMETERS",
+    "AUGMENTATIVE_PARAMETERS",
+    "SEVC_LAMBDAS",
+    "BASE_RECONSTRUCTION_WEIGHT",
+    "default_recipe",
+]
+
+BASE_CHUNK = "base"
+"""Chunk of a P frame that holds its base layer (decodable alone)."""
+ENHANCEMENT_CHUNK = "enhancement"
+"""Chunk of a P frame that holds its enhancement layer."""
+BASE_SCALE = 4
+"""The base layer codes the frame downsampled by this factor (MATLAB bicubic imresize)."""
+REFRESH_INTERVAL = 32
+"""Frame k with k % REFRESH_INTERVAL == 1 rebuilds both layers' features from their frames."""
+ENHANCEMENT_REFERENCES = 3
+"""Previous enhancement latents the spatial-guided latent prior attends to."""
+INTRA_TAG_PREFIX = "i_"
+"""Prefix of the I frames' rate tags ("i_y", "i_z"); the base layer's is `BASE_TAG_PREFIX` ("bl_")."""
+ENHANCEMENT_TAG_PREFIX = "el_"
+"""Prefix of the enhancement layer's rate tags ("el_y")."""
+
+BASE_PARAMETERS: tuple[str, ...] = ("inter.base.*",)
+"""The base codec (a DCVC-DC P-frame codec of the 4x-downscaled frame)."""
+BASE_MOTION_PARAMETERS: tuple[str, ...] = ("inter.base.flow.*", "inter.base.mv_*")
+"""The base codec's motion branch (SpyNet and the motion codec), trained first."""
+AUGMENTATIVE_PARAMETERS: tuple[str, ...] = (
+    "inter.inter_layer_prediction.*",
+    "inter.latent_inter_layer_prediction.*",
+    "inter.enhancement.*",
+    "inter.feature_adaptor*",
+)
+"""The augmentative part: every P-frame parameter outside the base codec (MFCA, latent prior, EL, adaptors)."""
+SEVC_LAMBDAS: tuple[float, ...] = (50.0, 95.0, 200.0, 400.0)
+"""lambda of qualities 0..3 (Section 4.1)."""
+BASE_RECONSTRUCTION_WEIGHT = 0.05
+"""alpha of Eq. 5, the base-reconstruction constraint of the joint optimisation ([choice]: Table 6's best BD-rate)."""
+
+CoderMap = Mapping[str, Coder]
+"""A frame's coders by chunk name: `FRAME_CHUNK` for I frames, `BASE_CHUNK` (+ `ENHANCEMENT_CHUNK`) for P frames."""
+
+
+def _pad_zeros(x: Tensor, multiple: int) -> Tensor:
+    """Zero-pad (B, C, H, W) on the right and bottom to a multiple of `multiple`."""
+    h, w = x.shape[-2:]
+    return nn.functional.pad(x, (0, -w % multiple, 0, -h % multiple))
+
+
+def base_layer_input(x: Tensor) -> Tensor:
+    """The base layer's frame: imresize(x, 1/4) zero-padded to a multiple of 16.
+
+    Args:
+        x: (B, 3, Hp, Wp) frame (or unclamped I reconstruction) padded to a multiple of 16.
+    Returns: (B, 3, ceil16(Hp/4), ceil16(Wp/4)).
+    """
+    return _pad_zeros(imresize(x, 1 / BASE_SCALE), 16)
+
+
+class TaggedCoder:
+    """A `Coder` that forwards to `coder` with `prefix` added to every tag ("y" -> "bl_y").
+
+    It hides an `Estimate`'s `keep_intermediate` requests, so `SEVCInter.code` hands its
+    intermediates to the untagged coder itself.
+    """
+
+    def __init__(self, coder: Coder, prefix: str) -> None:
+        self.coder = coder
+        self.prefix = prefix
+
+    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
+        return self.coder.code_factorized(z, estimator, shape, self.prefix + tag)
+
+    def code_conditional(
+        self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str
+    ) -> Tensor:
+        return self.coder.code_conditional(residual, scales, mask, distribution, self.prefix + tag)
+
+
+@dataclass(frozen=True)
+class TwoLayerDPB:
+    """Decoded-picture buffer of SEVC: the base layer's DCVC-DC buffer and the enhancement layer's.
+
+    Shapes with the official widths for a frame padded to Hp x Wp.
+    """
+
+    base: DPB                                   # base layer at ceil16(Hp/4) x ceil16(Wp/4)
+    frame: Tensor | None                        # (B, 3, Hp, Wp) clamped; None when decoding the base layer only
+    feature: Tensor | None = None               # (B, 48, Hp, Wp); None after an I frame or a refresh
+    ys: tuple[Tensor | None, ...] = (None,) * ENHANCEMENT_REFERENCES  # (B, 128, Hp/16, Wp/16), oldest first
+    index: int = 0                              # display index of `frame` in the sequence
+
+    @property
+    def base_only(self) -> bool:
+        """Whether only the base layer is being decoded."""
+        return self.frame is None
+
+    def refreshed(self) -> TwoLayerDPB:
+        """The buffer with both layers' propagated features dropped (rebuilt from the frames)."""
+        return replace(self, base=replace(self.base, feature=None), feature=None)
+
+
+class MultiScaleContextEncoder(nn.Module):
+    """Temporal prior of the enhancement layer: ctx1, ctx2, ctx3 -> (B, C16, H/16, W/16).
+
+    The official `ConetxtEncoder`: stride-2 convs with LeakyReLU(0.1), concatenating the
+    next context at 1/2 and 1/4 resolution.
+    """
+
+    def __init__(self, cfg: SEVCConfig) -> None:
+        super().__init__()
+        c1, c2, c4, c8, c16 = cfg.ch_1x, cfg.ch_2x, cfg.ch_4x, cfg.ch_8x, cfg.ch_16x
+        self.enc1 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.enc2 = nn.Conv2d(c2 * 2, c4, 3, stride=2, padding=1)
+        self.enc3 = nn.Conv2d(c4 * 2, c8, 3, stride=2, padding=1)
+        self.enc4 = nn.Conv2d(c8, c16, 3, stride=2, padding=1)
+
+    def forward(self, context1: Tensor, context2: Tensor, context3: Tensor) -> Tensor:
+        act = nn.functional.leaky_relu
+        feature = act(self.enc1(context1), 0.1)
+        feature = act(self.enc2(torch.cat((context2, feature), dim=1)), 0.1)
+        feature = act(self.enc3(torch.cat((context3, feature), dim=1)), 0.1)
+        return self.enc4(feature)
+
+
+class LatentPriorFusion(nn.Module):
+    """cat(temporal prior, latent prior) -> adaptors[n] -> fuse -> (B, 3 C16, h, w) quadtree parameters.
+
+    `adaptors[n]` is chosen by the number n (0..3) of previous enhancement latents.
+    """
+
+    def __init__(self, channels: int, references: int = ENHANCEMENT_REFERENCES) -> None:
+        super().__init__()
+        c = channels
+        self.adaptors = nn.ModuleList(DepthConvBlock(c * 2, c * 2) for _ in range(references + 1))
+        self.fuse = nn.Sequential(DepthConvBlock(c * 2, c * 3), DepthConvBlock(c * 3, c * 3))
+
+    def forward(self, temporal_prior: Tensor, latent_prior: Tensor, references: int) -> Tensor:
+        return self.fuse(self.adaptors[references](torch.cat((temporal_prior, latent_prior), dim=1)))
+
+
+class EnhancementCodec(nn.Module):
+    """The enhancement layer (official `EL`): a contextual codec without a hyperprior.
+
+    Its entropy parameters come from the contexts (`temporal_prior_encoder`) and the
+    spatial-guided latent prior only; Laplace conditionals; the reconstruction is not clamped.
+    """
+
+    def __init__(self, cfg: SEVCConfig) -> None:
+        super().__init__()
+        c16 = cfg.ch_16x
+        self.contextual_encoder = ContextualEncoder(cfg)
+        self.temporal_prior_encoder = MultiScaleContextEncoder(cfg)
+        self.prior_fusion = LatentPriorFusion(c16)
+        y_net = nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 2))
+        self.spatial_prior = QuadtreePrior(c16, y_net, distribution="laplace")
+        self.contextual_decoder = ContextualDecoder(cfg)
+        self.recon_generation = ReconGeneration(cfg)
+        self.y_q_enc = QScale(cfg.ch_2x * 2, cfg.anchors)
+        self.y_q_dec = QScale(cfg.ch_2x, cfg.anchors)
+
+    def code(
+        self,
+        x: Tensor | None,
+        contexts: tuple[Tensor, Tensor, Tensor],
+        latent_prior: Tensor,
+        references: int,
+        quality: int,
+        coder: Coder,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Code one padded frame (x is None when decoding).
+
+        Args:
+            x: (B, 3, H, W) frame, H and W multiples of 16, or None.
+            contexts: (B, C1, H, W), (B, C2, H/2, W/2), (B, C4, H/4, W/4).
+            latent_prior: (B, C16, H/16, W/16) spatial-guided latent prior.
+            references: number (0..3) of previous enhancement latents behind the prior.
+            quality: q-scale anchor.
+            coder: the layer's coder (tag "y").
+        Returns: unclamped reconstruction (B, 3, H, W), feature (B, C1, H, W), y_hat (B, C16, H/16, W/16).
+        """
+        context1, context2, context3 = contexts
+        y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
+        params = self.prior_fusion(self.temporal_prior_encoder(context1, context2, context3), latent_prior, references)
+        y_hat = self.spatial_prior.code(y, params, coder, tag="y")
+        residual_feature = self.contextual_decoder(y_hat, context2, context3, self.y_q_dec(quality))
+        feature, x_hat = self.recon_generation(residual_feature, context1)
+        return x_hat, feature, y_hat
+
+
+class SEVCInter(nn.Module):
+    """SEVC's P-frame network (official `DMC`): base layer, inter-layer predictions, enhancement layer."""
+
+    def __init__(self, cfg: SEVCConfig = SEVCConfig()) -> None:
+        super().__init__()
+        c1 = cfg.ch_1x
+        self.base = DCVCDCInter(cfg)
+        self.inter_layer_prediction = InterLayerPrediction(c1, cfg.ch_2x, cfg.ch_4x, cfg.refine_rounds, cfg.align_groups)
+        self.latent_inter_layer_prediction = LatentInterLayerPrediction(
+            cfg.ch_16x, cfg.swin_depths, cfg.swin_heads, cfg.swin_window, cfg.swin_mlp_ratio
+        )
+        self.enhancement = EnhancementCodec(cfg)
+        self.feature_adaptor_intra = nn.Conv2d(3, c1, 3, stride=1, padding=1)
+        self.feature_adaptor = nn.ModuleList(nn.Conv2d(c1, c1, 1) for _ in range(3))
+
+    def start(self, x_hat: Tensor, index: int, base_only: bool = False) -> TwoLayerDPB:
+        """Buffer after an I frame whose reconstruction before the clamp is `x_hat` (B, 3, Hp, Wp).
+
+        The base reference is `base_layer_input(x_hat)`; the enhancement reference is x_hat
+        clamped to [0, 1] (None when decoding the base layer only).
+        """
+        base = DPB.after_intra(base_layer_input(x_hat), index)
+        return TwoLayerDPB(base=base, frame=None if base_only else x_hat.clamp(0, 1), index=index)
+
+    def reference_feature(self, dpb: TwoLayerDPB) -> Tensor:
+        """The enhancement layer's (B, C1, Hp, Wp) reference feature, adapted as the base layer's."""
+        if dpb.feature is None:
+            return self.feature_adaptor_intra(dpb.frame)
+        return self.feature_adaptor[FEATURE_ADAPTOR_CYCLE[(dpb.index + 1) % len(FEATURE_ADAPTOR_CYCLE)]](dpb.feature)
+
+    def code(
+        self, x: Tensor | None, dpb: TwoLayerDPB, quality: int, coder: Coder, enhancement_coder: Coder | None = None
+    ) -> tuple[Tensor, TwoLayerDPB]:
+        """Code one P frame padded to a multiple of 16 (x is None when decoding).
+
+        Args:
+            x: (B, 3, Hp, Wp) or None.
+            dpb: the buffer after the previous frame; a base-only buffer (see `start`) runs
+                only the base layer.
+            quality: q-scale anchor of all three codecs.
+            coder: the base layer's coder, and the enhancement layer's unless
+                `enhancement_coder` is given (the two-layer bitstream gives each layer its own).
+            enhancement_coder: the enhancement layer's coder.
+        Returns: the clamped reconstruction (the enhancement layer's (B, 3, Hp, Wp), or the base
+            layer's when decoding it alone) and the next buffer.
+
+        The base layer's bits are tagged "bl_*", the enhancement layer's "el_*". An `Estimate`
+        `coder` that asks for them receives, cropped to the base frame before its padding
+        (Hp/4 x Wp/4), the base input (`BASE_INPUT`), the clamped base reconstruction
+        (`BASE_FRAME`) and the warped base reference (`WARPED_FRAME`), for the training losses.
+        """
+        if (dpb.index + 1) % REFRESH_INTERVAL == 1:
+            dpb = dpb.refreshed()
+        base_input = None if x is None else base_layer_input(x)
+        base_hat, base = self.base.code(base_input, dpb.base, quality, TaggedCoder(coder, BASE_TAG_PREFIX))
+        if dpb.base_only:
+            return base_hat, replace(dpb, base=base, index=dpb.index + 1)
+
+        h, w = dpb.frame.shape[-2:]
+        hb, wb = h // BASE_SCALE, w // BASE_SCALE  # the base frame before its padding to 16
+        keep_intermediate(coder, BASE_INPUT, lambda: base_input[..., :hb, :wb])
+        keep_intermediate(coder, BASE_FRAME, lambda: base_hat[..., :hb, :wb])
+        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.base.frame, base.mv_hat)[..., :hb, :wb])
+        contexts = self.inter_layer_prediction(
+            base.feature[..., :hb, :wb], base.mv_hat[..., :hb, :wb], self.reference_feature(dpb), dpb.frame
+        )
+        latent_prior = self.latent_inter_layer_prediction(base.y_hat, dpb.ys, (hb // 4, wb // 4))
+        references = sum(y is not None for y in dpb.ys)
+        enhancement_coder = TaggedCoder(coder if enhancement_coder is None else enhancement_coder, ENHANCEMENT_TAG_PREFIX)
+        x_hat, feature, y_hat = self.enhancement.code(x, contexts, latent_prior, references, quality, enhancement_coder)
+        x_hat = x_hat.clamp(0, 1)
+        return x_hat, TwoLayerDPB(base=base, frame=x_hat, feature=feature, ys=(*dpb.ys[1:], y_hat), index=dpb.index + 1)
+
+
+def default_recipe() -> TrainingRecipe:
+    """SEVC's training (Section 3.4 and 4.1): base codec, then augmentative part, then joint.
+
+    [choice] The paper gives the order, what is frozen, the losses' shape, lambdas, batch 8,
+    crops and clip lengths (6 frames independent, 32 joint) but no step counts or learning
+    rates; ours are round numbers, and the base codec's own multi-stage training ("the
+    multi-stage training strategy [50]") is reduced to a motion warm-up before the "base" loss.
+    `recipes/sevc.yaml` spells out the same schedule.
+    """
+    return TrainingRecipe(
+        lambdas=list(SEVC_LAMBDAS),
+        stages=[
+            Stage("base_motion", 20000, "motion", list(BASE_MOTION_PARAMETERS), frames=2, lr=1e-4),
+            Stage("base", 60000, "base", list(BASE_PARAMETERS), frames=6, lr=1e-4),
+            Stage("augmentative", 60000, "all", list(AUGMENTATIVE_PARAMETERS), frames=6, lr=1e-4),
+            Stage("joint", 20000, "all", ["inter.*"], frames=32, lr=1e-5, base_weight=BASE_RECONSTRUCTION_WEIGHT),
+        ],
+    )
+
+
+class SEVC(VideoCodec):
+    """SEVC (Bian et al., CVPR 2025): `DCVCDCIntra` + `SEVCInter`, qualities 0..3.
+
+    Quality q selects q-scale anchor q of the I-frame codec and of both layers, as the
+    official test with four rate points does (the I and P frames share the index).
+
+    Args:
+        config: widths; None = the official model's.
+        recipe: how to train (see `VideoCodec`); None = `default_recipe()`, the paper's stages.
+        init_from: weights to start from (registry name, "hf-hub:ORG/NAME[@REV]" or a local
+            lvc_zoo weights directory), loaded strictly at construction.
+    """
+
+    model_name = "sevc"
+    config_class = SEVCConfig
+
+    def __init__(
+        self,
+        config: SEVCConfig | None = None,
+        recipe: TrainingRecipe | None = None,
+        init_from: str | None = None,
+    ) -> None:
+        config = config or SEVCConfig()
+        recipe = recipe or default_recipe()
+        super().__init__(
+            intra=DCVCDCIntra(config),
+            inter=SEVCInter(config),
+            qualities=range(config.anchors),
+            padding_multiple=16,
+            config=config,
+            recipe=recipe,
+            init_from=init_from,
+        )
+
+    @staticmethod
+    def chunk_names(frame_type: str, base_layer_only: bool = False) -> tuple[str, ...]:
+        """The chunks a frame of `frame_type` ("I" or "P") has, or needs for a base-layer-only decode."""
+        if frame_type == "I":
+            return (FRAME_CHUNK,)
+        return (BASE_CHUNK,) if base_layer_only else (BASE_CHUNK, ENHANCEMENT_CHUNK)
+
+    @staticmethod
+    def base_layer_size(height: int, width: int) -> tuple[int, int]:
+        """(h, w) of the base-layer video of a height x width one: (ceil(H/4), ceil(W/4))."""
+        return -(-height // BASE_SCALE), -(-width // BASE_SCALE)
+
+    def code_layers(
+        self,
+        frames: Tensor | None,
+        types: Sequence[str],
+        size: tuple[int, int],
+        quality: int,
+        coders_for: Callable[[int], CoderMap],
+        base_layer_only: bool = False,
+    ) -> Iterator[tuple[Tensor, CoderMap]]:
+        """SEVC's coding loop (the official test loop), with one coder per chunk.
+
+        Args:
+            frames: (T, 3, H, W) RGB in [0, 1], or None when decoding.
+            types: "I" or "P" per frame.
+            size: (H, W) before padding.
+            quality: one of `self.qualities` (not checked here).
+            coders_for: frame index -> its coders by chunk name (see `chunk_names`).
+            base_layer_only: run only the base layer on P frames (decoding); frames come out
+                at `base_layer_size`.
+        Yields: each frame's (1, 3, h, w) clamped reconstruction, cropped to `size` (or to the
+            base-layer size), and the coders that coded it.
+        """
+        h, w = self.base_layer_size(*size) if base_layer_only else size
+        padded = self.padded_size(*size)
+        dpb = None
+        for index, frame_type in enumerate(types):
+            x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
+            coders = coders_for(index)
+            if frame_type == "I":
+                x_hat, dpb = self.code_intra(x, padded, quality, coders[FRAME_CHUNK], index, base_layer_only)
+            else:
+                x_hat, dpb = self.inter.code(x, dpb, quality, coders[BASE_CHUNK], coders.get(ENHANCEMENT_CHUNK))
+            yield x_hat[..., :h, :w], coders
+
+    def code_intra(
+        self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder, index: int = 0, base_only: bool = False
+    ) -> tuple[Tensor, TwoLayerDPB]:
+        """Code an I frame and start both layers' buffers from it (training uses it too).
+
+        Args:
+            x: (B, 3, Hp, Wp) frame padded to a multiple of 16, or None when decoding.
+            size: (Hp, Wp).
+            quality: q-scale anchor.
+            coder: the frame's coder (tags "i_y", "i_z").
+            index: display index of the frame.
+            base_only: start a base-only buffer (decoding the base layer alone).
+        Returns: the clamped reconstruction ((B, 3, Hp, Wp), or the clamped base reference
+            when `base_only`) and the buffer. The base reference is derived from the
+            reconstruction before the clamp, as in the official code.
+        """
+        x_hat = self.intra.reconstruct(x, size, quality, TaggedCoder(coder, INTRA_TAG_PREFIX))
+        dpb = self.inter.start(x_hat, index, base_only=base_only)
+        return (dpb.base.frame.clamp(0, 1) if base_only else dpb.frame), dpb
+
+    def code_clip(
+        self,
+        frames: Tensor | None,
+        types: Sequence[str],
+        size: tuple[int, int],
+        quality: int,
+        coder_for: Callable[[int], Coder],
+    ) -> Iterator[tuple[Tensor, Coder]]:
+        """`VideoCodec.code_clip` with one coder per frame for both layers.
+
+        The coder records the bits of I frames under "i_*", of the base layer under "bl_*"
+        and of the enhancement layer under "el_*". Arguments and yields as in `VideoCodec`.
+        """
+        frame_coders: dict[int, Coder] = {}
+
+        def coders_for(index: int) -> CoderMap:
+            frame_coders[index] = coder_for(index)
+            return dict.fromkeys(self.chunk_names(types[index]), frame_coders[index])
+
+        for index, (x_hat, _) in enumerate(self.code_layers(frames, types, size, quality, coders_for)):
+            yield x_hat, frame_coders.pop(index)
+
+    @torch.inference_mode()
+    def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
+        types = self.frame_types(frames.shape[0], intra_period)
+
+        def coders_for(index: int) -> dict[str, Encode]:
+            return {name: Encode(ChunkWriter()) for name in self.chunk_names(types[index])}
+
+        for index, (x_hat, coders) in enumerate(self.code_layers(frames, types, tuple(frames.shape[-2:]), quality, coders_for)):
+            chunks = {name: coder.writer.finish() for name, coder in coders.items()}
+            yield EncodedFrame(
+                CodedFrame(types[index], chunks),
+                recon=x_hat,
+                estimated_bits=sum(float(coder.total_bits()) for coder in coders.values()),
+                ideal_bits=sum(coder.writer.ideal_bits for coder in coders.values()),
+            )
+
+    def decode_frames(self, data: bytes, base_layer_only: bool = False) -> Iterator[Tensor]:
+        """Decode a bitstream frame by frame; yields (1, 3, h, w) reconstructions in [0, 1].
+
+        Args:
+            data: a stream written by `compress`.
+            base_layer_only: decode only the base layer of P frames: the low-resolution video,
+                (1, 3, ceil(H/4), ceil(W/4)) per frame. I frames are still decoded at full
+                resolution, because the base layer's reference is derived from them.
+        The whole stream is parsed and verified (magic, version, model, weights, CRCs, chunks)
+        before the first frame is decoded.
+        """
+        header, coded = read_stream(data)
+        self.check_stream(header)
+        if coded and coded[0].frame_type != "I":
+            raise BitstreamError("the stream's first frame is not an I frame; it is corrupt")
+        for index, frame in enumerate(coded):
+            missing = [name for name in self.chunk_names(frame.frame_type) if name not in frame.chunks]
+            if missing:
+                raise BitstreamError(f"frame {index} has no {missing[0]!r} chunk; the stream is corrupt")
+        return self._decode_layers(header, coded, base_layer_only)
+
+    @torch.inference_mode()
+    def _decode_layers(self, header: StreamHeader, coded: list[CodedFrame], base_layer_only: bool) -> Iterator[Tensor]:
+        types = [frame.frame_type for frame in coded]
+
+        def coders_for(index: int) -> dict[str, Decode]:
+            names = self.chunk_names(types[index], base_layer_only)
+            return {name: Decode(ChunkReader(coded[index].chunks[name])) for name in names}
+
+        size = (header.height, header.width)
+        for x_hat, _ in self.code_layers(None, types, size, header.quality, coders_for, base_layer_only):
+            yield x_hat
+
+    def decompress(self, data: bytes, base_layer_only: bool = False) -> Tensor:
+        """Decode an lvc_zoo bitstream into (T, 3, H, W) RGB frames in [0, 1].
+
+        Args:
+            data: a stream written by `compress`.
+            base_layer_only: return the base-layer video, (T, 3, ceil(H/4), ceil(W/4)), without
+                running the enhancement layer (see `decode_frames`).
+        Raises:
+            BitstreamError: truncated or corrupt data, or a newer format version.
+            ModelMismatchError: the stream was written by another model or other weights.
+        """
+        return torch.cat(list(self.decode_frames(data, base_layer_only)))

@@ -1,0 +1,43 @@
+"""Widths of SEVC (Bian et al., CVPR 2025); the defaults are the official model's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .dcvc_dc_config import DCVCDCConfig
+
+__all__ = ["SEVCConfig"]
+
+
+@dataclass(frozen=True)
+class SEVCConfig(DCVCDCConfig):
+    """Channel widths of SEVC's I-frame, base-layer, inter-layer and enhancement-layer networks.
+
+    SEVC's base layer is a DCVC-DC P-frame codec and its I-frame codec is DCVC-DC's, and the
+    enhancement layer and inter-layer prediction use the same g_ch_1x..g_ch_16x widths, so
+    the config extends `DCVCDCConfig` (whose defaults are the official widths) with the
+    inter-layer fields.
+
+    Attributes:
+        refine_rounds: rounds of joint motion / texture refinement per scale (official 2).
+        swin_depths: Swin blocks per residual Swin group of the latent prior (official 4 x 4).
+        swin_heads: attention heads of every Swin block (official 8).
+        swin_window: (T, H, W) attention window over the 4-slot latent stack (official 4, 8, 8).
+        swin_mlp_ratio: hidden width of the Swin MLPs relative to the latent width (official 2).
+    """
+
+    refine_rounds: int = 2
+    swin_depths: tuple[int, ...] = (4, 4, 4, 4)
+    swin_heads: int = 8
+    swin_window: tuple[int, int, int] = (4, 8, 8)
+    swin_mlp_ratio: float = 2.0
+
+    @classmethod
+    def small(cls) -> "SEVCConfig":
+        """A reduced-width configuration with the same structure, for fast tests."""
+        return cls(
+            ch_1x=16, ch_2x=16, ch_4x=16, ch_8x=16, ch_16x=16, mv_channels=16, mv_hyper_channels=16,
+            residual_channels=8, unet_channels=(8, 8, 16), flow_channels=(8, 8, 8, 8),
+            intra_channels=(16, 16), intra_latent_channels=16, intra_output_channels=8,
+            align_groups=4, refine_rounds=1, swin_depths=(1, 1), swin_heads=2,
+        )

@@ -1,0 +1,259 @@
+"""Coding a training clip: the cascade of P frames, and PCFS (partial cascaded fine-tuning).
+
+The clip goes through the networks' own `code()` with `Estimate(mode=recipe.quantization)`,
+batched over B, exactly as inference codes it:
+
+    frame 0 ─► intra.code ─► x_hat ─► inter.start ─► dpb ─► inter.code(frame 1, dpb) ─► ... ─► frame T-1
+
+Cascaded, gradients flow back through the references (dpb) into earlier frames; a stage with
+`cascaded=False` detaches every reference. PCFS (ECVC, Jiang et al., CVPR 2025) cuts the clip
+into groups of `group_size` frames: each group's loss is back-propagated and the optimizer
+stepped before the next group, whose references are carried over detached, so the memory
+held for backward is that of one group, however long the clip.
+
+The objective reads what it needs beyond x_hat from intermediates the P-frame network hands
+the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion", and
+a model with a base layer `BASE_INPUT` and `BASE_FRAME` (SEVC), for "base", its "motion" and
+the base-reconstruction constraint of "all" stages with `base_weight` > 0.
+
+This module is duck-typed on `lvc_zoo.models.VideoCodec` (intra, inter, padded_size,
+padding_multiple); it never imports the models. A codec whose P network starts from more than
+the clamped I reconstruction provides `code_intra(x, size, quality, coder) -> (x_hat, dpb)`
+(SEVC: its base reference comes from the I reconstruction before the clamp).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..layers import pad_to_multiple
+from ..layers.entropy import Estimate
+from .objective import MS_SSIM_MIN_SIDE, distortion, frame_terms, frame_weight, ms_ssim
+from .recipe import Stage, TrainingRecipe
+from .stages import intra_trains
+
+__all__ = [
+    "ClipStats",
+    "ValidationStats",
+    "detach_state",
+    "train_clip",
+    "validate_clip",
+    "WARPED_FRAME",
+    "BASE_INPUT",
+    "BASE_FRAME",
+]
+
+WARPED_FRAME = "warped_frame"
+"""Intermediate the P-frame network hands an `Estimate` that keeps it: warp(reference, mv_hat)."""
+BASE_INPUT = "base_input"
+"""Intermediate of a model with a base layer: the base layer's (B, 3, h, w) input frame."""
+BASE_FRAME = "base_frame"
+"""Intermediate of a model with a base layer: the base layer's (B, 3, h, w) clamped reconstruction."""
+
+
+@dataclass(frozen=True)
+class ClipStats:
+    """What a training clip logs (detached 0-dim float32 tensors).
+
+    Attributes:
+        loss: mean of the group losses that were back-propagated.
+        bpp: bits per pixel over every coded frame.
+        psnr: PSNR (dB, peak 1) of the mean MSE over every coded frame.
+        steps: optimizer steps taken (1, or one per PCFS group with a loss).
+    """
+
+    loss: Tensor
+    bpp: Tensor
+    psnr: Tensor
+    steps: int
+
+
+@dataclass(frozen=True)
+class ValidationStats:
+    """One quality's validation of a batch of clips (floats).
+
+    Attributes:
+        loss: bpp + lambda * D over every frame (unweighted), D the recipe's distortion.
+        bpp: bits per pixel over every frame.
+        psnr: mean per-frame PSNR in dB (peak 1).
+        ms_ssim: mean per-frame MS-SSIM, or None when frames are smaller than `MS_SSIM_MIN_SIDE`.
+    """
+
+    loss: float
+    bpp: float
+    psnr: float
+    ms_ssim: float | None
+
+
+def detach_state(state: Any) -> Any:
+    """`state` (a decoded-picture buffer: tensors, dataclasses, tuples, lists, dicts) with every tensor detached."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        return dataclasses.replace(
+            state, **{f.name: detach_state(getattr(state, f.name)) for f in dataclasses.fields(state) if f.init}
+        )
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(item) for item in state)
+    if isinstance(state, dict):
+        return {key: detach_state(value) for key, value in state.items()}
+    return state
+
+
+def _psnr(mse: Tensor) -> Tensor:
+    return -10 * torch.log10(mse.clamp_min(1e-10))
+
+
+def _code_frame(codec: Any, x: Tensor, index: int, dpb: Any, size: tuple[int, int], quality: int, coder: Estimate) -> tuple[Tensor, Any]:
+    """Code padded frame `index` (I when 0) and return (x_hat cropped to `size`, next dpb)."""
+    if index > 0:
+        x_hat, dpb = codec.inter.code(x, dpb, quality, coder)
+    elif hasattr(codec, "code_intra"):
+        x_hat, dpb = codec.code_intra(x, codec.padded_size(*size), quality, coder)
+    else:
+        x_hat = codec.intra.code(x, codec.padded_size(*size), quality, coder)
+        dpb = codec.inter.start(x_hat, 0)
+    return x_hat[..., : size[0], : size[1]], dpb
+
+
+def _intermediates(stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(intermediates a P frame keeps, those it must hand over) under `stage`."""
+    if stage.loss == "motion":
+        return (WARPED_FRAME, BASE_INPUT), (WARPED_FRAME,)
+    if stage.loss == "base" or stage.base_weight:
+        return (BASE_FRAME, BASE_INPUT), (BASE_FRAME, BASE_INPUT)
+    return (), ()
+
+
+def _check_kept(codec: Any, coder: Estimate, stage: Stage, required: tuple[str, ...]) -> None:
+    """Raise ConfigError when the P-frame network handed over less than `stage` needs."""
+    missing = [name for name in required if name not in coder.kept]
+    if missing:
+        needs = f"base_weight {stage.base_weight}" if stage.loss == "all" else f"the {stage.loss!r} loss"
+        raise ConfigError(
+            f"{type(codec.inter).__name__}.code hands over no {missing[0]!r} (lvc_zoo.layers.entropy.keep_intermediate), "
+            f"so stage {stage.name!r} cannot train with {needs}: use another stage loss (base_weight 0) or add it to the network."
+        )
+
+
+def train_clip(
+    codec: Any,
+    frames: Tensor,
+    quality: int,
+    lmbda: float,
+    stage: Stage,
+    recipe: TrainingRecipe,
+    step: Callable[[Tensor], None],
+) -> ClipStats:
+    """Code a training clip under `stage` and call `step(loss)` once per group (once if no PCFS).
+
+    `step` back-propagates the loss and steps the optimizer (`VideoCodec` passes its manual
+    optimization step). An "intra" stage codes frame 0 only. The I frame runs without grad
+    unless the I-frame network trains (`intra_trains`) and counts in the loss only then and
+    only for "intra" and "all" losses.
+
+    Args:
+        codec: a `VideoCodec`.
+        frames: (B, T, 3, H, W) clips in [0, 1]; all T frames are coded.
+        quality: the model-internal quality passed to the networks.
+        lmbda: the quality's lambda.
+        stage: the stage in force.
+        recipe: the recipe (distortion, frame weights, quantization, intra).
+        step: back-propagates a group's loss and steps the optimizer.
+    Returns: the clip's `ClipStats`.
+    """
+    count = 1 if stage.loss == "intra" else frames.shape[1]
+    size = (frames.shape[-2], frames.shape[-1])
+    group_size = stage.group_size or count
+    intra_grad = intra_trains(stage, recipe)
+    keep, required = _intermediates(stage)
+    group: list[Tensor] = []
+    losses: list[Tensor] = []
+    bpps: list[Tensor] = []
+    mses: list[Tensor] = []
+    dpb = None
+    for index in range(count):
+        x = frames[:, index]
+        coder = Estimate(mode=recipe.quantization, keep=keep)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and (index > 0 or intra_grad)):
+            x_hat, dpb = _code_frame(codec, pad_to_multiple(x, codec.padding_multiple), index, dpb, size, quality, coder)
+        if not stage.cascaded:
+            dpb = detach_state(dpb)
+        if index > 0:
+            _check_kept(codec, coder, stage, required)
+        kept = coder.kept
+        terms = frame_terms(
+            stage.loss if index > 0 else "intra",  # an I frame's loss is the same in "intra" and "all" stages
+            coder.bits,
+            x_hat,
+            x,
+            lmbda,
+            frame_weight(recipe.frame_weights, index),
+            recipe.distortion,
+            warped=kept[WARPED_FRAME][..., : size[0], : size[1]] if WARPED_FRAME in kept else None,
+            base_recon=kept.get(BASE_FRAME),
+            base_input=kept.get(BASE_INPUT),
+            base_weight=stage.base_weight,
+        )
+        bpps.append(terms.bpp)
+        mses.append(terms.mse)
+        if index > 0 or (intra_grad and stage.loss in ("intra", "all")):
+            group.append(terms.loss)
+        if (index + 1) % group_size == 0 or index == count - 1:
+            if group:
+                loss = torch.stack(group).mean()
+                step(loss)
+                losses.append(loss.detach())
+            group = []
+            dpb = detach_state(dpb)
+    return ClipStats(
+        loss=torch.stack(losses).mean() if losses else torch.zeros(()),
+        bpp=torch.stack(bpps).mean(),
+        psnr=_psnr(torch.stack(mses).mean()),
+        steps=len(losses),
+    )
+
+
+def validate_clip(codec: Any, frames: Tensor, quality: int, lmbda: float, kind: str) -> ValidationStats:
+    """Code every frame of (B, T, 3, H, W) clips with `Estimate("round")`, as inference does.
+
+    Args:
+        codec: a `VideoCodec`.
+        frames: (B, T, 3, H, W) clips in [0, 1].
+        quality: the model-internal quality.
+        lmbda: the quality's lambda (for the loss).
+        kind: "mse" or "ms-ssim", the distortion of the loss.
+    Returns: the quality's `ValidationStats`.
+    """
+    size = (frames.shape[-2], frames.shape[-1])
+    with_ms_ssim = min(size) >= MS_SSIM_MIN_SIDE
+    bpps: list[float] = []
+    psnrs: list[float] = []
+    ssims: list[float] = []
+    distortions: list[float] = []
+    dpb = None
+    for index in range(frames.shape[1]):
+        x = frames[:, index]
+        coder = Estimate(mode="round")
+        x_hat, dpb = _code_frame(codec, pad_to_multiple(x, codec.padding_multiple), index, dpb, size, quality, coder)
+        terms = frame_terms("all", coder.bits, x_hat, x, lmbda, 1.0, "mse")
+        bpps.append(float(terms.bpp))
+        psnrs.append(float(_psnr(terms.mse)))
+        if with_ms_ssim:
+            ssims.append(float(ms_ssim(x_hat, x)))
+        distortions.append(float(terms.mse) if kind == "mse" else float(distortion(x_hat, x, kind)))
+    bpp = math.fsum(bpps) / len(bpps)
+    return ValidationStats(
+        loss=bpp + lmbda * math.fsum(distortions) / len(distortions),
+        bpp=bpp,
+        psnr=math.fsum(psnrs) / len(psnrs),
+        ms_ssim=math.fsum(ssims) / len(ssims) if with_ms_ssim else None,
+    )

@@ -1,0 +1,60 @@
+"""`lvc-zoo export`: a training checkpoint becomes a weights directory that load() reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import lvc_zoo
+from lvc_zoo.cli.main import main
+from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.training import Stage
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+from training_testing import clips, fit, small_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DCVCDC]:
+    model = small_model(Stage("intra", 1, "intra", ["intra.*"], frames=1, lr=1e-3))
+    run = fit(model, clips(1, 2), max_steps=1)
+    path = tmp_path_factory.mktemp("ckpt") / "last.ckpt"
+    run.save_checkpoint(path)
+    return path, model
+
+
+def test_export_writes_a_directory_load_reads_with_the_trained_weights(checkpoint, tmp_path, capsys) -> None:
+    path, model = checkpoint
+    assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "out")]) == 0
+    assert "lvc_zoo.load('dcvc_dc'" in capsys.readouterr().out
+    codec = lvc_zoo.load("dcvc_dc", weights=tmp_path / "out")
+    assert type(codec) is DCVCDC and codec.config == DCVCDCConfig.small()
+    trained = model.state_dict()
+    assert all(torch.equal(trained[key], value) for key, value in codec.state_dict().items())
+
+
+def test_export_refuses_a_missing_checkpoint_and_the_wrong_model(checkpoint, tmp_path, capsys) -> None:
+    path, _ = checkpoint
+    assert main(["export", str(tmp_path / "none.ckpt"), "--model", "dcvc_dc", "-o", str(tmp_path / "a")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(path), "--model", "sevc", "-o", str(tmp_path / "b")]) == 2
+    assert "not a SEVC training checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_export_reads_the_yaml_form_of_a_lightning_cli_checkpoint(checkpoint, tmp_path) -> None:
+    """LightningCLI runs store the init args as parsed from YAML (dicts, lists) with the class path."""
+    path, model = checkpoint
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    config = dataclasses.asdict(DCVCDCConfig.small())
+    saved["hyper_parameters"] = {"_class_path": "lvc_zoo.models.DCVCDC", "config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}}
+    torch.save(saved, tmp_path / "cli.ckpt")
+    assert main(["export", str(tmp_path / "cli.ckpt"), "--model", "dcvc_dc", "-o", str(tmp_path / "out")]) == 0
+    codec = lvc_zoo.load("dcvc_dc", weights=tmp_path / "out")
+    assert codec.config == DCVCDCConfig.small()
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in codec.state_dict().items())
+    assert main(["export", str(tmp_path / "cli.ckpt"), "--model", "sevc", "-o", str(tmp_path / "b")]) == 2

@@ -1,0 +1,100 @@
+"""The training CLI: the installed `lightning` command is lvc_zoo's, every recipe prints and runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from fit_testing import RECIPES, cli_sandbox, state_digest, tiny_args, vimeo_tree  # noqa: F401 (a fixture)
+from lvc_zoo.cli import fit
+from lvc_zoo.cli.main import main as lvc_zoo_main
+from lvc_zoo.data import write_video
+from lvc_zoo.hub import save_pretrained
+from lvc_zoo.models import DCVCDC, DCVCDCConfig
+
+RECIPE_FILES = sorted(RECIPES.glob("*.yaml"))
+
+pytestmark = pytest.mark.usefixtures("cli_sandbox")
+
+
+def test_installed_lightning_command_is_lvc_zoo() -> None:
+    (entry,) = entry_points(group="console_scripts", name="lightning")
+    assert entry.value == "lvc_zoo.cli.fit:main" and entry.dist is not None and entry.dist.name == "lvc_zoo"
+    assert shutil.which("lightning") is not None
+    script = Path(sys.executable).parent / "lightning"
+    assert "from lvc_zoo.cli.fit import main" in script.read_text()
+
+
+@pytest.mark.parametrize("recipe", RECIPE_FILES, ids=lambda p: p.stem)
+def test_print_config_of_each_recipe(recipe: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert fit.main(["fit", "-c", str(recipe), "--print_config"]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["model"]["class_path"].startswith("lvc_zoo.models.")
+    assert config["data"]["class_path"] == "lvc_zoo.data.VideoDataModule"
+    stages = config["model"]["init_args"]["recipe"]["stages"]
+    assert stages and all({"name", "steps", "loss", "trainable", "frames", "lr"} <= set(s) for s in stages)
+    assert config["trainer"]["gradient_clip_val"] is None  # manual optimization clips with recipe.grad_clip
+
+
+def test_recipes_are_the_expected_ones() -> None:
+    assert {p.stem for p in RECIPE_FILES} >= {"dcvc_dc", "finetune_custom"}
+    stages = yaml.safe_load((RECIPES / "dcvc_dc.yaml").read_text())["model"]["init_args"]["recipe"]["stages"]
+    assert [s["loss"] for s in stages] == ["motion", "reconstruction", "contextual", "all"]
+
+
+@pytest.mark.parametrize("recipe", [p for p in RECIPE_FILES if p.stem != "finetune_custom"], ids=lambda p: p.stem)
+def test_fast_dev_run_of_each_training_recipe(recipe: Path, tmp_path: Path) -> None:
+    root = vimeo_tree(tmp_path / "vimeo")
+    args = ["fit", "-c", str(recipe), "--trainer.fast_dev_run", "true", *tiny_args(root, tmp_path / "run", recipe)]
+    assert fit.main(args) == 0
+
+
+def test_validate_logs_every_quality(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = vimeo_tree(tmp_path / "vimeo")
+    args = ["validate", "-c", str(RECIPES / "dcvc_dc.yaml"), *tiny_args(root, tmp_path / "run")]
+    assert fit.main([*args, "--trainer.limit_val_batches", "1"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"val/q{q}/psnr" in out and f"val/q{q}/bpp" in out for q in range(4)) and "val/loss" in out
+
+
+def test_test_logs_every_quality_under_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = vimeo_tree(tmp_path / "vimeo")
+    args = ["test", "-c", str(RECIPES / "dcvc_dc.yaml"), *tiny_args(root, tmp_path / "run")]
+    assert fit.main([*args, "--trainer.limit_test_batches", "1"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"test/q{q}/psnr" in out and f"test/q{q}/bpp" in out for q in range(4)) and "test/loss" in out
+
+
+def test_finetune_custom_starts_from_saved_weights(tmp_path: Path) -> None:
+    """`lightning fit -c recipes/finetune_custom.yaml --model.init_from DIR --data.root VIDEOS`, as `lvc-zoo fit`."""
+    videos = tmp_path / "my_videos"
+    for k in range(2):
+        write_video(videos / f"clip{k}.y4m", torch.rand(5, 3, 64, 64, generator=torch.Generator().manual_seed(k)))
+    pretrained = DCVCDC(DCVCDCConfig.small())
+    with torch.no_grad():
+        next(pretrained.inter.recon_generation.parameters()).fill_(0.25)  # unlike any fresh initialisation
+    weights = save_pretrained(pretrained, tmp_path / "weights", "dcvc_dc")
+    args = ["fit", "-c", str(RECIPES / "finetune_custom.yaml"), "--model.init_from", str(weights),
+            "--trainer.fast_dev_run", "true", *tiny_args(videos, tmp_path / "run", RECIPES / "finetune_custom.yaml"),
+            "--trainer.callbacks+", "fit_testing.StateHash", "--trainer.callbacks.out_dir", str(tmp_path / "probe")]
+    assert lvc_zoo_main(args) == 0
+    record = json.loads((tmp_path / "probe" / "rank0.json").read_text())
+    assert record["start"] == state_digest(pretrained)  # training started from the saved weights
+    assert record["end"] != record["start"] and record["global_step"] == 1
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = ["fit", "-c", str(RECIPES / "finetune_custom.yaml"), "--model.init_from", "null",
+            "--trainer.fast_dev_run", "true", *tiny_args(empty, tmp_path / "run")]
+    assert fit.main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"lightning: error: {empty} holds no videos")
+    assert fit.main(["fit", "--no_such_option", "1"]) == 2

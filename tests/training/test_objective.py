@@ -1,0 +1,185 @@
+"""The objective: lambda * D + R per frame, frame weights, rate terms per stage, MS-SSIM, fp32 entropy."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+from training_testing import clips, small_model
+
+from lvc_zoo.errors import ConfigError, InputError
+from lvc_zoo.layers.entropy import Estimate, FactorizedBitEstimator, conditional_bits
+from lvc_zoo.training import Stage, frame_terms, frame_weight, train_clip
+from lvc_zoo.training.objective import counts_rate, distortion
+
+
+def test_frame_weights_cycle_over_p_frames() -> None:
+    weights = [0.5, 1.2, 0.5, 0.9]
+    assert [frame_weight(weights, i) for i in range(10)] == [1.0, 0.5, 1.2, 0.5, 0.9, 0.5, 1.2, 0.5, 0.9, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("loss", "counted"),
+    [
+        ("motion", {"mv_y", "mv_z"}),
+        ("reconstruction", set()),
+        ("contextual", {"y", "z"}),
+        ("all", {"y", "z", "mv_y", "mv_z"}),
+        ("intra", {"y", "z", "mv_y", "mv_z"}),
+        ("base", set()),
+    ],
+)
+def test_rate_terms_per_loss(loss: str, counted: set[str]) -> None:
+    assert {tag for tag in ("y", "z", "mv_y", "mv_z") if counts_rate(loss, tag)} == counted
+
+
+LAYERED_TAGS = ("bl_mv_y", "bl_mv_z", "bl_y", "bl_z", "el_y", "i_y", "i_z")
+"""SEVC's rate tags: base layer "bl_*", enhancement layer "el_y", I frames "i_*"."""
+
+
+@pytest.mark.parametrize(
+    ("loss", "counted"),
+    [
+        ("motion", {"bl_mv_y", "bl_mv_z"}),
+        ("base", {"bl_mv_y", "bl_mv_z", "bl_y", "bl_z"}),
+        ("contextual", {"bl_y", "bl_z", "el_y", "i_y", "i_z"}),
+        ("all", set(LAYERED_TAGS)),
+        ("reconstruction", set()),
+    ],
+)
+def test_rate_terms_of_a_layered_codec(loss: str, counted: set[str]) -> None:
+    assert {tag for tag in LAYERED_TAGS if counts_rate(loss, tag)} == counted
+
+
+def test_frame_terms_on_a_toy_batch() -> None:
+    x = torch.full((2, 3, 4, 4), 0.5)
+    x_hat = x + 0.1
+    warped = x - 0.2
+    bits = {"y": torch.tensor(64.0), "z": torch.tensor(16.0), "mv_y": torch.tensor(32.0)}
+    pixels = 2 * 4 * 4
+    terms = frame_terms("contextual", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse")
+    assert terms.loss.item() == pytest.approx(1.2 * 100.0 * 0.01 + (64 + 16) / pixels)
+    assert terms.bpp.item() == pytest.approx((64 + 16 + 32) / pixels)
+    assert terms.mse.item() == pytest.approx(0.01)
+    motion = frame_terms("motion", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse", warped=warped)
+    assert motion.loss.item() == pytest.approx(1.2 * 100.0 * 0.04 + 32 / pixels)
+
+
+def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
+    """Base-layer terms: D at the base resolution, R_BL per base pixel; alpha adds alpha * D_BL inside lambda * w."""
+    x = torch.full((2, 3, 8, 8), 0.5)
+    x_hat = x + 0.1                              # D = 0.01
+    base_input = torch.full((2, 3, 2, 2), 0.25)
+    base_recon = base_input + 0.3                # D_BL = 0.09
+    warped = base_input - 0.2                    # D(warped, base input) = 0.04
+    bits = {"bl_mv_y": torch.tensor(4.0), "bl_y": torch.tensor(12.0), "el_y": torch.tensor(64.0)}
+    full, low = 2 * 8 * 8, 2 * 2 * 2
+    layers = dict(base_recon=base_recon, base_input=base_input)
+    base = frame_terms("base", bits, x_hat, x, 50.0, 0.5, "mse", **layers)
+    assert base.loss.item() == pytest.approx(0.5 * 50.0 * 0.09 + (4 + 12) / low)
+    motion = frame_terms("motion", bits, x_hat, x, 50.0, 0.5, "mse", warped=warped, base_input=base_input)
+    assert motion.loss.item() == pytest.approx(0.5 * 50.0 * 0.04 + 4 / low)
+    joint = frame_terms("all", bits, x_hat, x, 50.0, 0.5, "mse", base_weight=0.05, **layers)
+    assert joint.loss.item() == pytest.approx(0.5 * 50.0 * (0.01 + 0.05 * 0.09) + 80 / full)
+    plain = frame_terms("all", bits, x_hat, x, 50.0, 0.5, "mse", base_weight=0.0, **layers)
+    assert plain.loss.item() == pytest.approx(0.5 * 50.0 * 0.01 + 80 / full)
+    assert all(t.bpp.item() == pytest.approx(80 / full) for t in (base, motion, joint, plain))
+
+
+def test_clip_loss_equals_hand_computed_rd_cost() -> None:
+    """The loss handed to the optimizer step is mean over P frames of w * lambda * MSE + bpp.
+
+    "ste" quantization rounds in the forward pass, so `estimate` (which rounds) gives the
+    same bits and reconstructions to compute it by hand.
+    """
+    model = small_model(Stage("all", 10, "all", frames=6), quantization="ste", frame_weights=[0.5, 1.2, 0.5, 0.9])
+    frames = clips(1, 6)
+    losses: list[torch.Tensor] = []
+    stats = train_clip(model, frames, 2, 380.0, model.recipe.stages[0], model.recipe, losses.append)
+    reference = model.estimate(frames[0], quality=2)
+    pixels = 64 * 64
+    weights = [0.5, 1.2, 0.5, 0.9, 0.5]  # frames 1..5: the four weights cycle
+    expected = [
+        w * 380.0 * torch.mean((reference.recon[i] - frames[0, i]) ** 2).item() + reference.bits[i] / pixels
+        for i, w in zip(range(1, 6), weights)
+    ]
+    assert len(losses) == 1 and stats.steps == 1
+    assert losses[0].item() == pytest.approx(sum(expected) / 5, rel=1e-4)
+    assert stats.bpp.item() == pytest.approx(sum(reference.bits) / 6 / pixels, rel=1e-4)
+
+
+def test_reconstruction_stage_has_no_rate_and_motion_uses_the_warped_reference() -> None:
+    model = small_model(Stage("r", 10, "reconstruction"), quantization="ste")
+    frames = clips(1, 2)
+    reference = model.estimate(frames[0], quality=1)
+    losses: list[torch.Tensor] = []
+    train_clip(model, frames, 1, 170.0, model.recipe.stages[0], model.recipe, losses.append)
+    mse = torch.mean((reference.recon[1] - frames[0, 1]) ** 2).item()
+    assert losses[0].item() == pytest.approx(0.5 * 170.0 * mse, rel=1e-4)
+
+    motion: list[torch.Tensor] = []
+    train_clip(model, frames, 1, 170.0, Stage("m", 10, "motion"), model.recipe, motion.append)
+    mv_bpp = (reference.components["mv_y"][1] + reference.components["mv_z"][1]) / (64 * 64)
+    warped_mse = (motion[0].item() - mv_bpp) / (0.5 * 170.0)
+    assert warped_mse > 0
+    assert warped_mse != pytest.approx(mse, rel=1e-3)  # D of the warped reference, not of x_hat
+
+
+def test_ms_ssim_distortion_at_192() -> None:
+    x = clips(2, 2, size=192)[:, 0]
+    x_hat = (x + 0.05 * torch.randn_like(x)).clamp(0, 1)
+    expected = 1 - multiscale_structural_similarity_index_measure(x_hat, x, data_range=1.0)
+    assert distortion(x_hat, x, "ms-ssim").item() == pytest.approx(expected.item())
+    assert 0 < distortion(x_hat, x, "ms-ssim").item() < 1
+    with pytest.raises(InputError, match="at least 176"):
+        distortion(x_hat[..., :64, :64], x[..., :64, :64], "ms-ssim")
+
+
+def test_ms_ssim_training_clip_at_192() -> None:
+    model = small_model(Stage("all", 10, "all"), distortion="ms-ssim")
+    losses: list[torch.Tensor] = []
+    stats = train_clip(model, clips(1, 2, size=192), 0, 8.0, model.recipe.stages[0], model.recipe, losses.append)
+    assert torch.isfinite(losses[0]) and losses[0].requires_grad
+    assert math.isfinite(stats.psnr.item())
+
+
+@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
+def test_conditional_bits_are_float32_under_autocast(distribution: str) -> None:
+    g = torch.Generator().manual_seed(0)
+    symbols = torch.randint(-20, 20, (2, 8, 16, 16), generator=g).to(torch.bfloat16)
+    scales = (torch.rand(2, 8, 16, 16, generator=g) * 10).to(torch.bfloat16)
+    expected = conditional_bits(symbols.float(), scales.float(), distribution)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bits = conditional_bits(symbols, scales, distribution)
+    assert bits.dtype == torch.float32
+    assert torch.equal(bits, expected)
+
+
+def test_factorized_bits_are_float32_under_autocast() -> None:
+    estimator = FactorizedBitEstimator(8)
+    z_hat = torch.randint(-5, 5, (2, 8, 4, 4)).to(torch.bfloat16)
+    expected = estimator.bits(z_hat.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bits = estimator.bits(z_hat)
+    assert bits.dtype == torch.float32
+    assert torch.equal(bits, expected)
+
+
+def test_model_bits_are_float32_under_autocast() -> None:
+    model = small_model(Stage("all", 10, "all"))
+    frames = clips(1, 2)[0]
+    coder = Estimate("noise")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        x_hat = model.intra.code(frames[:1], (64, 64), 0, Estimate("noise"))
+        model.inter.code(frames[1:], model.inter.start(x_hat, 0), 0, coder)
+    assert set(coder.bits) == {"y", "z", "mv_y", "mv_z"}
+    assert all(bits.dtype == torch.float32 for bits in coder.bits.values())
+
+
+def test_motion_loss_needs_the_warped_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = small_model(Stage("m", 10, "motion"))
+    monkeypatch.setattr("lvc_zoo.models.dcvc_dc.keep_intermediate", lambda coder, name, make: None)
+    with pytest.raises(ConfigError, match="warped_frame"):
+        train_clip(model, clips(1, 2), 0, 85.0, model.recipe.stages[0], model.recipe, lambda loss: None)

@@ -1,0 +1,164 @@
+"""Stages in the Lightning loop: what trains, the lr, the per-step draw, logs, checkpoints."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+from torch.utils.data import DataLoader
+from training_testing import changed, clips, fit, parameters, small_model
+
+import lvc_zoo.models.codec
+from lvc_zoo.errors import ConfigError, InputError
+from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.training import CONTEXTUAL_PARAMETERS, MOTION_PARAMETERS, Stage, TrainingRecipe, draw_clip, trainable_names
+
+ENTROPY_MODEL = ("inter.hyperprior.*", "inter.temporal_prior_encoder.*", "inter.y_prior_fusion.*", "inter.y_spatial_prior.*")
+"""The contextual entropy model: without a rate term it gets zero gradients."""
+
+SECOND_P_FRAME_ONLY = ("inter.*.with_ref.*", "inter.mv_encoder.adaptor_1.*", "inter.feature_adaptor.*")
+"""Used from the second P frame on (references of a P frame): idle on 2-frame clips."""
+
+UNUSED_ON_THREE_FRAMES = ("inter.feature_adaptor.1.*", "inter.feature_adaptor.2.*")
+"""Feature adaptors of P frames 3 and 4 of the cycle."""
+
+
+@pytest.mark.parametrize(
+    ("stage", "idle"),
+    [
+        (Stage("motion", 10, "motion", list(MOTION_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY),
+        (Stage("reconstruction", 10, "reconstruction", list(CONTEXTUAL_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY + ENTROPY_MODEL),
+        (Stage("contextual", 10, "contextual", list(CONTEXTUAL_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY),
+        (Stage("all", 10, "all", ["*"], frames=3), UNUSED_ON_THREE_FRAMES),
+        (Stage("intra", 10, "intra", ["intra.*"], frames=1), ()),
+    ],
+    ids=lambda v: v.name if isinstance(v, Stage) else "",
+)
+def test_stage_trains_exactly_its_parameters(stage: Stage, idle: tuple[str, ...]) -> None:
+    model = small_model(stage)
+    before = parameters(model)
+    trainable = trainable_names(before, stage, model.recipe)
+    fit(model, clips(2, 3), max_steps=2)
+    updated = changed(before, model)
+    assert updated <= trainable  # nothing outside the stage moves (the I codec stays frozen under "*")
+    assert {n for n in trainable - updated if not any(fnmatchcase(n, g) for g in idle)} == set()
+    assert updated
+
+
+def test_intra_trains_under_all_when_recipe_says_so() -> None:
+    model = small_model(Stage("all", 10, "all"), intra="trained")
+    before = parameters(model)
+    fit(model, clips(1, 2), max_steps=1)
+    assert any(name.startswith("intra.") for name in changed(before, model))
+
+
+class _RecordStage(Callback):
+    """Records (lr, train/stage) after every training batch."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float]] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        self.seen.append((trainer.optimizers[0].param_groups[0]["lr"], float(trainer.callback_metrics["train/stage"])))
+
+
+def test_stage_sets_learning_rate_and_switches_on_step() -> None:
+    model = small_model(Stage("a", 2, "motion", list(MOTION_PARAMETERS), lr=1e-3), Stage("b", 5, "all", lr=3e-5))
+    record = _RecordStage()
+    fit(model, clips(4, 2), max_steps=4, callbacks=[record])
+    assert record.seen == [(1e-3, 0.0), (1e-3, 0.0), (3e-5, 1.0), (3e-5, 1.0)]
+
+
+def test_unmatched_glob_is_a_config_error() -> None:
+    model = small_model(Stage("typo", 10, "all", ["inter.flwo.*"]))
+    with pytest.raises(ConfigError, match="inter.flwo"):
+        fit(model, clips(1, 2), max_steps=1)
+
+
+def test_clip_shorter_than_stage_is_an_input_error() -> None:
+    model = small_model(Stage("long", 10, "all", frames=5))
+    with pytest.raises(InputError, match="data.frames >= 5"):
+        fit(model, clips(1, 3), max_steps=1)
+
+
+def test_quality_draw_is_deterministic_per_seed_and_step() -> None:
+    draws = [draw_clip(0, step, 4, 7, 3) for step in range(64)]
+    assert draws == [draw_clip(0, step, 4, 7, 3) for step in range(64)]
+    assert {d.quality_index for d in draws} == {0, 1, 2, 3}
+    assert {d.start for d in draws} == {0, 1, 2, 3, 4}
+    assert draws != [draw_clip(1, step, 4, 7, 3) for step in range(64)]
+
+
+def test_training_step_uses_the_drawn_quality_and_its_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, float, int]] = []
+    original = lvc_zoo.models.codec.train_clip
+
+    def recording(codec, frames, quality, lmbda, stage, recipe, step):  # type: ignore[no-untyped-def]
+        calls.append((quality, lmbda, frames.shape[1]))
+        return original(codec, frames, quality, lmbda, stage, recipe, step)
+
+    monkeypatch.setattr(lvc_zoo.models.codec, "train_clip", recording)
+    lambdas = [10.0, 20.0, 30.0, 40.0]
+    model = small_model(Stage("all", 10, "all", frames=2), lambdas=lambdas, seed=5)
+    fit(model, clips(6, 3), max_steps=6)
+    expected = [draw_clip(5, step, 4, 3, 2).quality_index for step in range(6)]
+    assert calls == [(q, lambdas[q], 2) for q in expected]
+
+
+def test_validation_logs_per_quality() -> None:
+    model = small_model(Stage("all", 10, "all"))
+    run = fit(model, clips(1, 2), max_steps=1)
+    assert {"train/loss", "train/bpp", "train/psnr", "train/stage"} <= set(run.logged_metrics)
+    run.validate(model, DataLoader(clips(1, 2, size=192), batch_size=1), verbose=False)
+    metrics = run.callback_metrics
+    for q in model.qualities:
+        assert {f"val/q{q}/bpp", f"val/q{q}/psnr", f"val/q{q}/ms_ssim"} <= set(metrics)
+        assert metrics[f"val/q{q}/bpp"] > 0
+    assert "val/loss" in metrics
+    run.validate(model, DataLoader(clips(1, 2), batch_size=1), verbose=False)
+    assert "val/q0/ms_ssim" not in run.callback_metrics  # 64x64 is too small for MS-SSIM
+
+
+def test_checkpoint_rebuilds_the_model_and_recipe(tmp_path: Path) -> None:
+    model = small_model(Stage("all", 10, "all", lr=2e-4), lambdas=[1.0, 2.0, 3.0, 4.0])
+    run = fit(model, clips(1, 2), max_steps=1)
+    path = tmp_path / "last.ckpt"
+    run.save_checkpoint(path)
+    restored = DCVCDC.load_from_checkpoint(path)
+    assert restored.config == model.config
+    assert restored.recipe == model.recipe
+    assert all(torch.equal(a, b) for a, b in zip(restored.state_dict().values(), model.state_dict().values()))
+
+
+def test_bf16_mixed_training_step_is_finite() -> None:
+    model = small_model(Stage("all", 10, "all"))
+    run = fit(model, clips(1, 2), max_steps=1, precision="bf16-mixed")
+    assert torch.isfinite(run.logged_metrics["train/loss"])
+
+
+def test_recipe_default_is_used_when_none() -> None:
+    assert DCVCDC(DCVCDCConfig.small()).recipe == TrainingRecipe()
+
+
+def test_recipe_q_scales_spread_the_anchors_of_every_q_scale() -> None:
+    model = small_model(Stage("all", 1, "all"), q_scales=[0.5, 1.0, 1.5, 2.0])
+    scales = {name: p.detach().flatten().tolist() for name, p in model.named_parameters() if name.endswith(".scale")}
+    assert set(scales) == {
+        "intra.q_enc.scale", "intra.q_dec.scale", "inter.mv_q_enc.scale", "inter.mv_q_dec.scale",
+        "inter.y_q_enc.scale", "inter.y_q_dec.scale",
+    }
+    for name, values in scales.items():
+        expected = [0.5, 1.0, 1.5, 2.0] if name.endswith("q_enc.scale") else [2.0, 1.0, 1 / 1.5, 0.5]
+        assert values == pytest.approx(expected), name
+    assert all(v == 1.0 for v in small_model(Stage("all", 1, "all")).intra.q_enc.scale.flatten().tolist())
+
+
+def test_recipe_q_scales_need_one_positive_value_per_quality() -> None:
+    with pytest.raises(ConfigError, match="one positive value per lambda"):
+        TrainingRecipe(q_scales=[1.0, 2.0])
+    with pytest.raises(ConfigError, match="one positive value per lambda"):
+        TrainingRecipe(q_scales=[0.0, 1.0, 2.0, 3.0])
