@@ -107,10 +107,8 @@ def run(args: argparse.Namespace) -> int:
           f"the frames' payloads + {framing} bytes of header and framing), {DECODED_FILE} (decoded from {STREAM_FILE})")
     if args.weights is not None:
         print(f"decode it again with: lvc-zoo decode {stream_path} -o decoded.y4m --weights {args.weights}")
-    elif weights_note.startswith("random"):
-        print(f"(random weights: {STREAM_FILE} decodes only with the weights of this run, which are not saved)")
     else:
-        print(f"decode it again with: lvc-zoo decode {stream_path} -o decoded.y4m")
+        print(f"(random weights: {STREAM_FILE} decodes only with the weights of this run, which are not saved)")
     max_diff = max(run.max_diff for run in runs)
     if max_diff != 0:
         print(f"decode DIFFERS from the encoder: max |diff| = {max_diff:g}")

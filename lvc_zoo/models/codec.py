@@ -362,6 +362,20 @@ class VideoCodec(L.LightningModule):
         self.log(f"{prefix}/loss", math.fsum(losses) / len(losses), prog_bar=True, **log)
 
     # ----------------------------------------------------------------------------- coding
+    def code_intra(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder, index: int = 0) -> tuple[Tensor, Any]:
+        """Code an I frame and start the P-frame buffer from it (the loop and training both use it).
+
+        Args:
+            x: (B, 3, H, W) frame padded to `padding_multiple`, or None when decoding.
+            size: (H, W) of the padded frame.
+            quality: one of `self.qualities`.
+            coder: the frame's coder.
+            index: display index of the frame.
+        Returns: the clamped (B, 3, H, W) reconstruction and the buffer after it.
+        """
+        x_hat = self.intra.code(x, size, quality, coder)
+        return x_hat, self.inter.start(x_hat, index)
+
     def code_clip(
         self,
         frames: Tensor | None,
@@ -391,8 +405,7 @@ class VideoCodec(L.LightningModule):
             x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
             coder = coder_for(index)
             if frame_type == "I":
-                x_hat = self.intra.code(x, padded, quality, coder)
-                dpb = self.inter.start(x_hat, index)
+                x_hat, dpb = self.code_intra(x, padded, quality, coder, index)
             else:
                 x_hat, dpb = self.inter.code(x, dpb, quality, coder)
             yield x_hat[..., :h, :w], coder

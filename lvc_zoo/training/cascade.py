@@ -16,10 +16,9 @@ the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for 
 a model with a base layer `BASE_INPUT` and `BASE_FRAME` (SEVC), for "base", its "motion" and
 the base-reconstruction constraint of "all" stages with `base_weight` > 0.
 
-This module is duck-typed on `lvc_zoo.models.VideoCodec` (intra, inter, padded_size,
-padding_multiple); it never imports the models. A codec whose P network starts from more than
-the clamped I reconstruction provides `code_intra(x, size, quality, coder) -> (x_hat, dpb)`
-(SEVC: its base reference comes from the I reconstruction before the clamp).
+This module is duck-typed on `lvc_zoo.models.VideoCodec` (code_intra, inter, padded_size,
+padding_multiple); it never imports the models. I frames go through `code_intra`, which SEVC
+overrides (its base reference comes from the I reconstruction before the clamp).
 """
 
 from __future__ import annotations
@@ -116,11 +115,8 @@ def _code_frame(codec: Any, x: Tensor, index: int, dpb: Any, size: tuple[int, in
     """Code padded frame `index` (I when 0) and return (x_hat cropped to `size`, next dpb)."""
     if index > 0:
         x_hat, dpb = codec.inter.code(x, dpb, quality, coder)
-    elif hasattr(codec, "code_intra"):
-        x_hat, dpb = codec.code_intra(x, codec.padded_size(*size), quality, coder)
     else:
-        x_hat = codec.intra.code(x, codec.padded_size(*size), quality, coder)
-        dpb = codec.inter.start(x_hat, 0)
+        x_hat, dpb = codec.code_intra(x, codec.padded_size(*size), quality, coder)
     return x_hat[..., : size[0], : size[1]], dpb
 
 
