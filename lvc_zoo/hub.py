@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 from huggingface_hub import constants, hf_hub_download
 from huggingface_hub.errors import (
     HfHubHTTPError,
@@ -74,6 +75,7 @@ def save_pretrained(
     name: str | None = None,
     *,
     provenance: str | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write `codec` as an lvc_zoo weights directory that `lvc_zoo.load(name, weights=...)` reads.
 
@@ -83,6 +85,9 @@ def save_pretrained(
         name: registry name or alias; defaults to `codec.model_name`.
         provenance: how the weights were made (converted from which checkpoints, trained
             with which recipe), for the model card; a generic line when None.
+        dtype: store the floating-point tensors as this dtype (torch.float16 halves the file,
+            as the bundled demo model does); None keeps the model's. Loading casts them back to
+            the model's dtype, so the weights in use are the stored values exactly.
     Returns: the directory.
     Raises:
         UnknownModelError: `name` is not in the registry.
@@ -97,7 +102,10 @@ def save_pretrained(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights_path = directory / WEIGHTS_FILE
-    state = {key: t.detach().cpu().clone(memory_format=torch.contiguous_format) for key, t in codec.state_dict().items()}
+    state = {
+        key: _stored(t, dtype).detach().cpu().clone(memory_format=torch.contiguous_format)
+        for key, t in codec.state_dict().items()
+    }
     save_file(state, str(weights_path), metadata={"format": "pt"})
     files = {WEIGHTS_FILE: sha256_file(weights_path)}
     meta = _config_json(spec, codec, files)
@@ -105,6 +113,11 @@ def save_pretrained(
     # config.json last: a directory interrupted mid-save has none and is not mistaken for a complete one.
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return directory
+
+
+def _stored(tensor: Tensor, dtype: torch.dtype | None) -> Tensor:
+    """`tensor` as saved: floating-point tensors cast to `dtype` (if given), others unchanged."""
+    return tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
 
 
 def _config_json(spec: ModelSpec, codec: VideoCodec, files: Mapping[str, str]) -> dict[str, Any]:

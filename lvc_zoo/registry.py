@@ -124,8 +124,23 @@ MODELS: tuple[ModelSpec, ...] = (
             "spatial-guided Swin latent prior; variable rate by q-scale anchors."
         ),
     ),
+    ModelSpec(
+        name="dcvc_dc_tiny",
+        builder=DCVCDC,
+        config=DCVCDCConfig.tiny(),
+        qualities=tuple(range(4)),
+        aliases=("dcvc-dc-tiny",),
+        bundled="weights/dcvc_dc_tiny",
+        files={"model.safetensors": "5cc7cf8415ecdbdcff9b5c856a1c9cb75f19b9a75f0b12c1245b1fc9fc778e1c"},
+        paper="Li, Li, Lu. Neural Video Compression with Diverse Contexts. CVPR 2023 (the architecture).",
+        licence="MIT",
+        description=(
+            "The demo model: DCVC-DC at reduced widths (3.3 M parameters), trained by lvc_zoo on camera "
+            "pans across scikit-image's photos (recipes/demo_tiny.yaml); its weights ship in the package."
+        ),
+    ),
 )
-"""Every model of the zoo, in the order the papers appeared."""
+"""Every model of the zoo, in the order the papers appeared (the demo model last)."""
 
 
 def index_specs(specs: Iterable[ModelSpec]) -> dict[str, ModelSpec]:

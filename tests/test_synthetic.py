@@ -135,6 +135,27 @@ def test_photo_pans_refuses_bad_arguments():
         PhotoPans(("chelsea",), frames=8, crop=200, max_step=8)
     with pytest.raises(InputError, match="at least one photo"):
         PhotoPans(())
+    with pytest.raises(InputError, match="0 <= recolour < 1"):
+        PhotoPans(("astronaut",), recolour=1.0)
+
+
+def test_recolour_shuffles_and_scales_the_channels_of_the_same_clip():
+    plain = PhotoPans(("camera", "astronaut"), frames=2, crop=32, clips=16, seed=3)
+    tinted = PhotoPans(("camera", "astronaut"), frames=2, crop=32, clips=16, recolour=0.5, seed=3)
+    greys = 0
+    for index in range(len(plain)):
+        before, after = plain[index], tinted[index]
+        assert not torch.equal(before, after)
+        # every output channel is some input channel times a gain in [0.5, 1]; the largest gain is 1
+        gains = []
+        for channel in after.unbind(1):
+            ratios = [channel.sum() / source.sum() for source in before.unbind(1)]
+            gains.append(next(float(r) for r, source in zip(ratios, before.unbind(1)) if torch.allclose(channel, source * r, atol=1e-6)))
+        assert all(0.5 - 1e-6 <= g <= 1 + 1e-6 for g in gains) and max(gains) == pytest.approx(1.0)
+        if torch.equal(before[:, 0], before[:, 1]):  # a clip of the grey "camera" comes out tinted
+            greys += 1
+            assert not torch.equal(after[:, 0], after[:, 1]) or not torch.equal(after[:, 1], after[:, 2])
+    assert 0 < greys < len(plain)
 
 
 def test_photo_pans_at_the_photos_own_scale_fit_large_crops():

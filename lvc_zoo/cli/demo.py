@@ -1,6 +1,7 @@
 """`lvc-zoo demo`: code a short synthetic clip into real files at every quality and decode them.
 
-The clip pans (and slightly zooms) across one of scikit-image's bundled sample photos, so
+By default it runs the demo model `dcvc_dc_tiny`, whose trained weights ship inside the
+package (recipes/demo_tiny.yaml), so it shows real compression offline. The clip pans (and slightly zooms) across one of scikit-image's bundled sample photos, so
 the demo needs no network and no video files. It runs the path of the command line:
 
     pan_clip ─► input.y4m ─► read_video ─► encode_frames ─► stream ─► decode_frames ─► decoded.y4m
@@ -38,8 +39,9 @@ from .codec_commands import parse_device, parse_size
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "code a short synthetic clip with dcvc_dc into a file, decode it, and print bits, PSNR and time per frame"
-DEMO_MODEL = "dcvc_dc"
+HELP = "code a short synthetic clip into a file, decode it, and print bits, PSNR and time per frame and quality"
+DEMO_MODEL = "dcvc_dc_tiny"
+"""The default model: its trained weights ship inside the package, so the demo needs no download."""
 DEFAULT_OUTPUT_DIR = Path("lvc_zoo_demo")
 """Where the demo writes its files when --output-dir is not given (relative to the current directory)."""
 STREAM_FILE, INPUT_FILE, DECODED_FILE = "demo.lvc", "input.y4m", "decoded.y4m"
@@ -50,16 +52,14 @@ PAN_STEP = (2, 8)
 """(dy, dx) pixels the camera moves per frame."""
 ZOOM = 0.01
 """The camera zooms in by 1 % per frame."""
-RANDOM_WEIGHTS_NOTE = (
-    f"random weights (pretrained=False): no trained {DEMO_MODEL} weights ship yet, so PSNR is "
-    "meaningless; the numbers show the pipeline runs"
-)
+RANDOM_WEIGHTS_NOTE = "random weights (pretrained=False), so PSNR is meaningless; the numbers show the pipeline runs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `lvc-zoo demo`."""
     parser.add_argument("--frames", type=int, default=5, help="number of frames (default 5)")
     parser.add_argument("--size", type=parse_size, default=(384, 256), metavar="WxH", help="frame size (default 384x256)")
+    parser.add_argument("--model", default=DEMO_MODEL, metavar="NAME", help=f"registry name (default {DEMO_MODEL}, the bundled demo model)")
     parser.add_argument("--quality", type=int, default=None, help="0..3, higher is better (default: every quality, an RD sweep)")
     parser.add_argument("--image", choices=sorted(IMAGES), default=HELD_OUT_PHOTO, help=f"source photo (default {HELD_OUT_PHOTO}, held out of training)")
     parser.add_argument("--weights", default=None, help="trained weights: a directory from `lvc-zoo convert` or hf-hub:ORG/NAME")
@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
     width, height = args.size
     clip = pan_clip(load_photo(args.image), args.frames, (height, width), PAN_STEP, ZOOM)
     start = time.perf_counter()
-    codec, weights_note = build_codec(args.quality, args.weights, args.small, device)
+    codec, weights_note = build_codec(args.model, args.quality, args.weights, args.small, device)
     build_s = time.perf_counter() - start
     qualities = list(codec.qualities) if args.quality is None else [codec.quality]
-    print(f"lvc-zoo demo: {DEMO_MODEL} at {_qualities_text(qualities)} on {device}")
+    print(f"lvc-zoo demo: {codec.model_name} at {_qualities_text(qualities)} on {device}")
     print(f"clip: {args.frames} frames of {width}x{height}, a pan across scikit-image's {args.image} photo")
     print(f"weights: {weights_note}")
     print(f"model built in {build_s:.1f} s")
@@ -105,10 +105,11 @@ def run(args: argparse.Namespace) -> int:
     framing = len(best.stream) - sum(frame.bits for frame in best.encoded) // 8
     print(f"wrote {out_dir}/: {INPUT_FILE} (the clip), {STREAM_FILE} (quality {best.quality}, {len(best.stream)} bytes: "
           f"the frames' payloads + {framing} bytes of header and framing), {DECODED_FILE} (decoded from {STREAM_FILE})")
-    if args.weights is not None:
-        print(f"decode it again with: lvc-zoo decode {stream_path} -o decoded.y4m --weights {args.weights}")
-    else:
+    if weights_note.startswith(RANDOM_WEIGHTS_NOTE):
         print(f"(random weights: {STREAM_FILE} decodes only with the weights of this run, which are not saved)")
+    else:
+        again = "" if args.weights is None else f" --weights {args.weights}"
+        print(f"decode it again with: lvc-zoo decode {stream_path} -o decoded.y4m{again}")
     max_diff = max(run.max_diff for run in runs)
     if max_diff != 0:
         print(f"decode DIFFERS from the encoder: max |diff| = {max_diff:g}")
@@ -150,18 +151,29 @@ def code_at(codec: VideoCodec, frames: Tensor, quality: int, info: VideoInfo, de
     return QualityRun(quality, list(encoded), list(decoded), stream, psnrs, list(enc_ms), list(dec_ms))
 
 
-def build_codec(quality: int | None, weights: str | None, small: bool, device: torch.device) -> tuple[VideoCodec, str]:
-    """The demo codec and a plain statement of which weights it carries."""
+def build_codec(
+    model: str, quality: int | None, weights: str | None, small: bool, device: torch.device
+) -> tuple[VideoCodec, str]:
+    """The demo codec and a plain statement of which weights it carries.
+
+    Explicit `weights` first; then `small` (random weights at reduced widths, for the tests);
+    then the model's registry weights (bundled or published); random weights where it has none.
+    """
+    spec = get_spec(model)
     if weights is not None:
-        return lvc_zoo.load(DEMO_MODEL, quality, weights=weights, device=device), f"loaded from {weights}"
-    if not small:
-        return lvc_zoo.load(DEMO_MODEL, quality, pretrained=False, device=device), RANDOM_WEIGHTS_NOTE
-    spec = get_spec(DEMO_MODEL)
-    spec.check_quality(quality)
-    codec = spec.builder(type(spec.config).small())
-    if quality is not None:
-        codec.quality = quality
-    return codec.to(device).eval(), f"{RANDOM_WEIGHTS_NOTE} (reduced test widths)"
+        return lvc_zoo.load(spec.name, quality, weights=weights, device=device), f"loaded from {weights}"
+    if small:
+        spec.check_quality(quality)
+        codec = spec.builder(type(spec.config).small())
+        codec.model_name = spec.name
+        if quality is not None:
+            codec.quality = quality
+        return codec.to(device).eval(), f"{RANDOM_WEIGHTS_NOTE} (reduced test widths)"
+    if spec.has_published_weights:
+        source = "bundled with lvc_zoo" if spec.bundled else f"from {spec.hub_repo}"
+        return lvc_zoo.load(spec.name, quality, device=device), f"the trained {spec.name} weights {source}"
+    note = f"{RANDOM_WEIGHTS_NOTE} ({spec.name} has no published weights yet; pass --weights DIR)"
+    return lvc_zoo.load(spec.name, quality, pretrained=False, device=device), note
 
 
 def format_table(

@@ -19,7 +19,10 @@ from ..errors import ConfigError, WeightsNotFoundError
 from ..hub import config_from_dict, load_local, save_pretrained
 from ..registry import get_spec
 
-__all__ = ["HELP", "register", "run"]
+__all__ = ["HELP", "STORED_DTYPES", "register", "run"]
+
+STORED_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+"""--dtype choices: how `save_pretrained` stores the floating-point tensors."""
 
 HELP = "turn a training checkpoint (lightning fit) into a weights directory that load() and push read"
 
@@ -31,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="NAME", help="registry name the weights are for, e.g. dcvc_dc")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory to write")
     parser.add_argument("--provenance", default=None, help="how the weights were trained, for the model card")
+    parser.add_argument(
+        "--dtype", choices=sorted(STORED_DTYPES), default="float32",
+        help="dtype of the stored weights (float16 halves the file; loading casts back to float32)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     codec.load_state_dict(state, strict=True)
     codec.model_name = spec.name
     provenance = args.provenance or f"Trained with lvc_zoo (lightning fit); exported from {args.checkpoint.name}."
-    directory = save_pretrained(codec, args.output, spec.name, provenance=provenance)
+    directory = save_pretrained(codec, args.output, spec.name, provenance=provenance, dtype=STORED_DTYPES[args.dtype])
     load_local(directory, spec.name)  # fails loudly now rather than at the user's first load()
     print(f"wrote {spec.name} weights to {directory}; load them with lvc_zoo.load({spec.name!r}, weights={str(directory)!r})")
     return 0

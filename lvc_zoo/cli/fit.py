@@ -28,14 +28,19 @@ call from another program; torchrun and SLURM start every rank themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
+from typing import Any
+
+import torch
 
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 
-from ..errors import LvcZooError
+from ..errors import ConfigError, LvcZooError
 from ..models import VideoCodec
+from ..training import Stage, TrainingRecipe
 from ..training.callbacks import RNGStateCheckpoint
 
 __all__ = ["ZooCLI", "main", "PROG", "SUBCOMMANDS", "DDP_STRATEGIES"]
@@ -60,11 +65,70 @@ class ZooCLI(LightningCLI):
         """The Trainer methods offered (no `predict`: codecs have no predict step)."""
         return {name: args for name, args in LightningCLI.subcommands().items() if name in SUBCOMMANDS}
 
+    def _parse_ckpt_path(self) -> None:
+        """Resume with the checkpoint's model arguments, except a recipe that only changes the future.
+
+        With ``--ckpt_path``, LightningCLI (>= 2.3) parses the checkpoint's hyperparameters over
+        the config, so the run goes on with the model config and recipe it started with. A
+        recipe in the config that trains every step already run exactly as the checkpoint's did
+        (`TrainingRecipe.continues`: say, a stage appended for the next session) is used
+        instead; one that would rewrite steps already run is refused. Every other config value
+        the checkpoint overrides is named on stderr.
+
+        Raises:
+            ConfigError: the config's recipe differs from the checkpoint's before its step.
+        """
+        subcommand = self.config.get("subcommand")
+        model = self.config[subcommand].get("model") if subcommand else None
+        if model is None:
+            return super()._parse_ckpt_path()
+        before = model.clone()
+        super()._parse_ckpt_path()
+        after = self.config[subcommand]["model"]
+        ckpt_path = self.config[subcommand]["ckpt_path"]
+        wanted, trained = before.get("init_args.recipe"), after.get("init_args.recipe")
+        if wanted is not None and trained is not None and wanted != trained:
+            step = int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["global_step"])
+            if not _recipe(wanted).continues(_recipe(trained), step):
+                raise ConfigError(
+                    f"the recipe in the config differs from the one {ckpt_path} trained with on steps it has run "
+                    f"(it is at step {step}): change only stages from step {step} on (append stages, or lengthen "
+                    "the last), or start a new run from its weights (lvc-zoo export, then --model.init_from DIR)."
+                )
+            after["init_args.recipe"] = wanted
+            print(f"{PROG}: note: resuming at step {step} with the config's recipe, which trains the steps run "
+                  "so far as the checkpoint's did.", file=sys.stderr)
+        kept = _flat(after.as_dict())
+        ignored = [key for key, value in _flat(before.as_dict()).items() if kept.get(key, value) != value]
+        if ignored:
+            print(
+                f"{PROG}: note: resuming from {ckpt_path}, the model's arguments are the checkpoint's, so these "
+                f"values of the config are ignored: {', '.join(sorted(ignored))}.",
+                file=sys.stderr,
+            )
+
     def before_instantiate_classes(self) -> None:
         """Name DDP strategies by their find-unused-parameters variant (see :data:`DDP_STRATEGIES`)."""
         trainer = self.config[self.subcommand]["trainer"] if self.subcommand else self.config["trainer"]
         if isinstance(trainer.get("strategy"), str) and trainer["strategy"] in DDP_STRATEGIES:
             trainer["strategy"] = DDP_STRATEGIES[trainer["strategy"]]
+
+
+def _recipe(value: Any) -> TrainingRecipe:
+    """A recipe as jsonargparse holds it before instantiation (a Namespace) as a TrainingRecipe."""
+    fields = value.as_dict() if hasattr(value, "as_dict") else dataclasses.asdict(value)
+    stages = [Stage(**stage) if isinstance(stage, dict) else stage for stage in fields.pop("stages")]
+    return TrainingRecipe(**fields, stages=stages)
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as {"init_args.recipe.lambdas": value, ...} (lists are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,7 @@ class VideoDataModule(LightningDataModule):
         stride: frames between training clip starts (folder, bvidvc); None: `frames`.
         colour: Y'CbCr matrix and range of the bvidvc files, "MATRIX-RANGE" (e.g. "bt709-limited").
         clips: training clips per epoch of "photos".
+        recolour: colour augmentation of the "photos" training clips (`PhotoPans` recolour; 0: none).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class VideoDataModule(LightningDataModule):
         stride: int | None = None,
         colour: str = "bt709-full",
         clips: int = 1000,
+        recolour: float = 0.0,
     ) -> None:
         super().__init__()
         if dataset not in ("vimeo90k", "folder", "bvidvc", "photos"):
@@ -100,7 +102,7 @@ class VideoDataModule(LightningDataModule):
         self.flip = flip
         self.stride = stride
         self.colour = ColourSpace.parse(colour)
-        self.clips = clips
+        self.clips, self.recolour = clips, recolour
         self.train_set: Dataset[Tensor] | None = None
         self.val_set: Dataset[Tensor] | None = None
 
@@ -117,7 +119,9 @@ class VideoDataModule(LightningDataModule):
         if self.dataset == "photos":
             assert crop is not None
             if train:
-                return PhotoPans(TRAINING_PHOTOS, frames=frames, crop=crop, clips=self.clips, seed=self.seed)
+                return PhotoPans(
+                    TRAINING_PHOTOS, frames=frames, crop=crop, clips=self.clips, recolour=self.recolour, seed=self.seed
+                )
             return PhotoPans(
                 (HELD_OUT_PHOTO,), frames=frames, crop=crop, clips=PHOTO_VAL_CLIPS, max_scale=1.0, seed=self.seed
             )

@@ -145,7 +145,7 @@ class PhotoPans(Dataset[Tensor]):
     Item i draws, from a generator seeded by (seed, epoch, i): a photo, a downscale of it
     (1x to `max_scale`, so textures vary in size), a pan step (dy, dx) of up to `max_step` pixels per
     frame, a zoom in of up to `max_zoom` per frame (half the clips do not zoom), the window's
-    place in the photo, and a horizontal flip. The same (seed, epoch, i) always gives the
+    place in the photo, a horizontal flip and, with `recolour`, a colour change. The same (seed, epoch, i) always gives the
     same clip, whatever the loader's worker count. Items are keyed like the ClipDatasets':
     ``data[i]`` is epoch 0, ``data[(i, epoch)]`` that epoch's clip (the training loader's
     EpochSampler yields such keys, so every epoch brings fresh clips).
@@ -158,6 +158,10 @@ class PhotoPans(Dataset[Tensor]):
         max_step: largest pan in pixels per frame along each axis.
         max_zoom: largest zoom in per frame (0.02 = the window shrinks 2 % per frame).
         max_scale: largest downscale of the photo (1: photos at their own size).
+        recolour: 0 keeps the photos' colours; above 0, each clip's channels are shuffled and
+            scaled by gains drawn from [1 - recolour, 1] (the largest set to 1), so grey photos
+            become tinted and colour ones change hue: a few photos, half of them grey, would
+            otherwise teach a codec little about colour (the demo model used 0.5).
         seed: augmentation seed.
     """
 
@@ -170,15 +174,16 @@ class PhotoPans(Dataset[Tensor]):
         max_step: int = 8,
         max_zoom: float = 0.02,
         max_scale: float = 2.0,
+        recolour: float = 0.0,
         seed: int = 0,
     ) -> None:
         if not photos:
             raise InputError("PhotoPans needs at least one photo name.")
-        if frames < 1 or crop < 16 or clips < 1 or max_step < 0 or max_zoom < 0 or max_scale < 1:
+        if frames < 1 or crop < 16 or clips < 1 or max_step < 0 or max_zoom < 0 or max_scale < 1 or not 0 <= recolour < 1:
             raise InputError(
-                "PhotoPans needs frames >= 1, crop >= 16, clips >= 1, max_step >= 0, max_zoom >= 0 and "
-                f"max_scale >= 1; got frames={frames}, crop={crop}, clips={clips}, max_step={max_step}, "
-                f"max_zoom={max_zoom}, max_scale={max_scale}."
+                "PhotoPans needs frames >= 1, crop >= 16, clips >= 1, max_step >= 0, max_zoom >= 0, "
+                f"max_scale >= 1 and 0 <= recolour < 1; got frames={frames}, crop={crop}, clips={clips}, "
+                f"max_step={max_step}, max_zoom={max_zoom}, max_scale={max_scale}, recolour={recolour}."
             )
         self.images = [_as_float_chw(load_photo(name)) for name in photos]
         travel = crop + (frames - 1) * max_step
@@ -191,6 +196,7 @@ class PhotoPans(Dataset[Tensor]):
                 )
         self.frames, self.crop, self.clips = frames, crop, clips
         self.max_step, self.max_zoom, self.max_scale, self.seed = max_step, max_zoom, max_scale, seed
+        self.recolour = recolour
 
     def __len__(self) -> int:
         return self.clips
@@ -214,4 +220,9 @@ class PhotoPans(Dataset[Tensor]):
         left = int(torch.randint(size[1] - region_w + 1, (), generator=gen))
         region = image[:, top : top + region_h, left : left + region_w]
         clip = pan_clip(region.permute(1, 2, 0), self.frames, (self.crop, self.crop), step, zoom)
-        return clip.flip(-1) if uniform() < 0.5 else clip
+        clip = clip.flip(-1) if uniform() < 0.5 else clip
+        if self.recolour > 0:  # drawn last: recolour=0 leaves every other draw as it was
+            order = torch.randperm(3, generator=gen)
+            gains = 1 - self.recolour * torch.rand(3, generator=gen)
+            clip = clip[:, order] * (gains / gains.max()).view(1, 3, 1, 1)
+        return clip

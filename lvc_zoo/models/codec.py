@@ -340,7 +340,8 @@ class VideoCodec(L.LightningModule):
         """Estimate (B, T, 3, H, W) clips at every quality with rounding, as inference does.
 
         Logs val/q{q}/bpp, val/q{q}/psnr, val/q{q}/ms_ssim (frames >= 176 px) per quality q,
-        and val/loss, the mean over qualities of bpp + lambda * D.
+        the same split by frame type (val/q{q}/i_bpp, i_psnr for the first frame, p_bpp, p_psnr
+        for the mean P frame), and val/loss, the mean over qualities of bpp + lambda * D.
         """
         self._evaluate(batch, "val")
 
@@ -358,6 +359,11 @@ class VideoCodec(L.LightningModule):
             self.log(f"{prefix}/q{quality}/psnr", stats.psnr, **log)
             if stats.ms_ssim is not None:
                 self.log(f"{prefix}/q{quality}/ms_ssim", stats.ms_ssim, **log)
+            self.log(f"{prefix}/q{quality}/i_bpp", stats.i_bpp, **log)
+            self.log(f"{prefix}/q{quality}/i_psnr", stats.i_psnr, **log)
+            if stats.p_bpp is not None:
+                self.log(f"{prefix}/q{quality}/p_bpp", stats.p_bpp, **log)
+                self.log(f"{prefix}/q{quality}/p_psnr", stats.p_psnr, **log)
             losses.append(stats.loss)
         self.log(f"{prefix}/loss", math.fsum(losses) / len(losses), prog_bar=True, **log)
 

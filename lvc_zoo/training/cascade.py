@@ -84,12 +84,18 @@ class ValidationStats:
         bpp: bits per pixel over every frame.
         psnr: mean per-frame PSNR in dB (peak 1).
         ms_ssim: mean per-frame MS-SSIM, or None when frames are smaller than `MS_SSIM_MIN_SIDE`.
+        i_bpp, i_psnr: the I frame's (the clip's first) bpp and PSNR.
+        p_bpp, p_psnr: the mean P frame's bpp and PSNR, or None for one-frame clips.
     """
 
     loss: float
     bpp: float
     psnr: float
     ms_ssim: float | None
+    i_bpp: float
+    i_psnr: float
+    p_bpp: float | None
+    p_psnr: float | None
 
 
 def detach_state(state: Any) -> Any:
@@ -247,9 +253,14 @@ def validate_clip(codec: Any, frames: Tensor, quality: int, lmbda: float, kind: 
             ssims.append(float(ms_ssim(x_hat, x)))
         distortions.append(float(terms.mse) if kind == "mse" else float(distortion(x_hat, x, kind)))
     bpp = math.fsum(bpps) / len(bpps)
+    p_frames = len(bpps) - 1
     return ValidationStats(
         loss=bpp + lmbda * math.fsum(distortions) / len(distortions),
         bpp=bpp,
         psnr=math.fsum(psnrs) / len(psnrs),
         ms_ssim=math.fsum(ssims) / len(ssims) if with_ms_ssim else None,
+        i_bpp=bpps[0],
+        i_psnr=psnrs[0],
+        p_bpp=math.fsum(bpps[1:]) / p_frames if p_frames else None,
+        p_psnr=math.fsum(psnrs[1:]) / p_frames if p_frames else None,
     )

@@ -23,8 +23,10 @@ P frames cascaded, as OpenDCVCs' stage-4 fine-tune does.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -171,6 +173,31 @@ class TrainingRecipe:
     def stage_at(self, step: int) -> Stage:
         """The stage in force at optimizer step `step`."""
         return self.stages[self.stage_index_at(step)]
+
+    def schedule_before(self, step: int) -> list[tuple[int, dict[str, Any]]]:
+        """(first step, fields but `steps`) of every stage in force at some step below `step`.
+
+        Where each stage ends follows from the next one's start or, for the last one listed,
+        lies at or beyond `step`, so its length does not matter here.
+        """
+        schedule: list[tuple[int, dict[str, Any]]] = []
+        start = 0
+        for stage in self.stages:
+            if start >= step:
+                break
+            schedule.append((start, {k: v for k, v in dataclasses.asdict(stage).items() if k != "steps"}))
+            start += stage.steps
+        return schedule
+
+    def continues(self, trained: "TrainingRecipe", step: int) -> bool:
+        """Whether this recipe trains steps 0..`step`-1 exactly as `trained` did.
+
+        True when every field but the stages is equal and the same stage is in force at every
+        step below `step`: only later steps may change (a stage appended, a stage in progress
+        made longer or shorter, but not shorter than `step`), so a resumed run stays exact.
+        """
+        same_fields = dataclasses.replace(self, stages=trained.stages) == trained
+        return same_fields and self.schedule_before(step) == trained.schedule_before(step)
 
 
 # Lightning checkpoints store the recipe in their hyper-parameters; let torch.load(weights_only=True) read it.

@@ -48,7 +48,7 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_convert_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(["convert", "dcvc_dx", "--intra", "i.pth.tar", "--inter", "p.pth.tar", "-o", str(tmp_path)], capsys)
-    assert_one_line_error(code, err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'\?")
+    assert_one_line_error(code, err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'[,?]")
 
 
 def test_convert_missing_checkpoint_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -86,9 +86,10 @@ def test_demo_writes_its_files_and_reports_an_exact_decode(
     monkeypatch.chdir(tmp_path)  # the default output directory is ./lvc_zoo_demo
     code, out, err = run(["demo", "--small", "--frames", "3", "--size", "64x48", "--quality", "1", "--device", "cpu"], capsys)
     assert code == 0 and err == "", err
-    assert "dcvc_dc at quality 1 on cpu" in out
+    assert "dcvc_dc_tiny at quality 1 on cpu" in out
     assert "clip: 3 frames of 64x48" in out
-    assert "weights: random weights (pretrained=False): no trained dcvc_dc weights ship yet, so PSNR is meaningless" in out
+    assert "weights: random weights (pretrained=False), so PSNR is meaningless" in out and "(reduced test widths)" in out
+    assert "(random weights: demo.lvc decodes only with the weights of this run" in out
     out_dir = tmp_path / "lvc_zoo_demo"
     assert sorted(p.name for p in out_dir.iterdir()) == ["decoded.y4m", "demo.lvc", "input.y4m"]
     assert f"wrote {Path('lvc_zoo_demo')}/: input.y4m" in out
@@ -125,10 +126,34 @@ def test_demo_exits_non_zero_when_the_decode_differs(
 def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(DCVCDC(DCVCDCConfig.small()), tmp_path / "small")
     out_dir = tmp_path / "demo"
-    code, out, _ = run(["demo", "--weights", str(weights), "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(out_dir)], capsys)
+    argv = ["demo", "--model", "dcvc_dc", "--weights", str(weights), "--frames", "2", "--size", "32x32", "--quality", "0"]
+    code, out, _ = run([*argv, "--device", "cpu", "--output-dir", str(out_dir)], capsys)
     assert code == 0
+    assert "lvc-zoo demo: dcvc_dc at quality 0" in out
     assert f"weights: loaded from {weights}" in out and "random weights" not in out
     assert f"lvc-zoo decode {out_dir / 'demo.lvc'} -o decoded.y4m --weights {weights}" in out
+
+
+def test_demo_of_a_model_without_published_weights_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Full dcvc_dc widths, random weights: 32x32 and one frame keep it quick."""
+    argv = ["demo", "--model", "dcvc-dc", "--frames", "1", "--size", "32x32", "--quality", "0", "--device", "cpu"]
+    code, out, _ = run([*argv, "--output-dir", str(tmp_path)], capsys)
+    assert code == 0
+    assert "weights: random weights (pretrained=False), so PSNR is meaningless" in out
+    assert "(dcvc_dc has no published weights yet; pass --weights DIR)" in out
+
+
+def test_demo_by_default_runs_the_bundled_model_and_its_stream_decodes_with_lvc_zoo_decode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["demo", "--frames", "2", "--size", "64x64", "--quality", "3", "--device", "cpu", "--output-dir", str(tmp_path)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert "lvc-zoo demo: dcvc_dc_tiny at quality 3" in out
+    assert "weights: the trained dcvc_dc_tiny weights bundled with lvc_zoo" in out
+    assert f"decode it again with: lvc-zoo decode {tmp_path / 'demo.lvc'} -o decoded.y4m\n" in out
+    assert main(["decode", str(tmp_path / "demo.lvc"), "-o", str(tmp_path / "again.y4m"), "--device", "cpu"]) == 0
+    assert torch.equal(read_video(tmp_path / "again.y4m")[0], read_video(tmp_path / "decoded.y4m")[0])
 
 
 @pytest.mark.parametrize(
@@ -137,7 +162,8 @@ def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pyt
         (["--size", "64"], r"argument --size: '64' is not WIDTHxHEIGHT"),
         (["--size", "4096x64"], r"source width of 4128 px .* image has 600 px"),
         (["--frames", "0"], r"frames must be a positive integer"),
-        (["--quality", "9"], r"Quality 9 is out of range for 'dcvc_dc': use an integer in 0\.\.3"),
+        (["--quality", "9"], r"Quality 9 is out of range for 'dcvc_dc_tiny': use an integer in 0\.\.3"),
+        (["--model", "dcvc_dd"], r"Unknown model 'dcvc_dd'.*dcvc_dc"),
         (["--image", "lena"], r"argument --image: invalid choice: 'lena'"),
         (["--device", "gpu0"], r"argument --device: 'gpu0' is not a device name"),
     ],

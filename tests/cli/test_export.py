@@ -58,3 +58,16 @@ def test_export_reads_the_yaml_form_of_a_lightning_cli_checkpoint(checkpoint, tm
     assert codec.config == DCVCDCConfig.small()
     assert all(torch.equal(model.state_dict()[key], value) for key, value in codec.state_dict().items())
     assert main(["export", str(tmp_path / "cli.ckpt"), "--model", "sevc", "-o", str(tmp_path / "b")]) == 2
+
+
+def test_export_float16_halves_the_file_and_loads_the_rounded_weights_as_float32(checkpoint, tmp_path) -> None:
+    path, model = checkpoint
+    assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "f32")]) == 0
+    assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "f16"), "--dtype", "float16"]) == 0
+    sizes = [(tmp_path / d / "model.safetensors").stat().st_size for d in ("f32", "f16")]
+    assert sizes[1] < 0.55 * sizes[0]  # tensors halve; the JSON header does not
+    codec = lvc_zoo.load("dcvc_dc", weights=tmp_path / "f16")
+    trained = model.state_dict()
+    for key, value in codec.state_dict().items():
+        assert value.dtype == trained[key].dtype
+        assert torch.equal(value, trained[key].half().to(value.dtype) if value.is_floating_point() else trained[key])

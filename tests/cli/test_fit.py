@@ -98,3 +98,50 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert fit.main(args) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"lightning: error: {empty} holds no videos")
     assert fit.main(["fit", "--no_such_option", "1"]) == 2
+
+
+def test_a_resume_takes_a_recipe_that_changes_only_the_future_and_refuses_one_that_rewrites_the_past(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lightning resumes with the checkpoint's model arguments; a recipe that only adds steps is used."""
+    root = vimeo_tree(tmp_path / "vimeo")
+    base = ["-c", str(RECIPES / "dcvc_dc.yaml"), *tiny_args(root, tmp_path / "run"), "--trainer.limit_val_batches", "0"]
+    stages = yaml.safe_load((RECIPES / "dcvc_dc.yaml").read_text())["model"]["init_args"]["recipe"]["stages"]
+    first = {**stages[0], "steps": 2}
+    assert fit.main(["fit", *base, "--trainer.max_steps", "1", "--model.init_args.recipe.stages", json.dumps([first])]) == 0
+    (checkpoint,) = (tmp_path / "run").rglob("*.ckpt")
+    capsys.readouterr()
+    resume = ["fit", *base, "--trainer.max_steps", "3", "--ckpt_path", str(checkpoint)]
+
+    rewrites_step_0 = [{**first, "lr": 1.0}]
+    assert fit.main([*resume, "--model.init_args.recipe.stages", json.dumps(rewrites_step_0)]) == 2
+    err = capsys.readouterr().err
+    assert "the recipe in the config differs from the one" in err and "(it is at step 1)" in err
+    assert fit.main([*resume, "--model.init_args.recipe.lambdas", "[1.0, 2.0, 3.0, 4.0]"]) == 2
+    assert "differs from the one" in capsys.readouterr().err
+
+    appended = [first, {**stages[-1], "steps": 5}]
+    assert fit.main([*resume, "--model.init_args.recipe.stages", json.dumps(appended)]) == 0
+    assert "resuming at step 1 with the config's recipe" in capsys.readouterr().err
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    assert saved["global_step"] == 3
+    assert [(stage["name"], stage["steps"]) for stage in saved["hyper_parameters"]["recipe"]["stages"]] == [
+        (first["name"], 2), (stages[-1]["name"], 5)
+    ]
+
+
+def test_a_resume_names_the_config_values_the_checkpoint_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = vimeo_tree(tmp_path / "vimeo")
+    base = ["-c", str(RECIPES / "dcvc_dc.yaml"), *tiny_args(root, tmp_path / "run")]
+    assert fit.main(["fit", *base, "--trainer.max_steps", "1", "--trainer.limit_val_batches", "0"]) == 0
+    (checkpoint,) = (tmp_path / "run").rglob("*.ckpt")
+    capsys.readouterr()
+    validate = ["validate", *base, "--ckpt_path", str(checkpoint), "--trainer.limit_val_batches", "1"]
+    assert fit.main([*validate, "--model.init_args.config.ch_1x", "12"]) == 0
+    err = capsys.readouterr().err
+    assert f"resuming from {checkpoint}, the model's arguments are the checkpoint's" in err
+    assert "ignored: init_args.config.ch_1x." in err
+    assert fit.main(validate) == 0
+    assert "note" not in capsys.readouterr().err  # nothing to say when the config agrees

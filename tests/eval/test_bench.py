@@ -168,4 +168,4 @@ def test_bad_options_are_one_line_errors(extra: list[str], match: str, capsys: p
 
 def test_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", "--model", "dcvc_dx", "--small"])
-    one_line_error(code, capsys.readouterr().err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'\?")
+    one_line_error(code, capsys.readouterr().err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'[,?]")

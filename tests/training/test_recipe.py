@@ -103,3 +103,18 @@ def test_recipe_builds_from_yaml_shape() -> None:
         Stage("joint", 3, "all", frames=4, base_weight=0.05),
         Stage("base", 3, "base", ["inter.base.*"]),
     ]
+
+
+def test_a_recipe_continues_another_when_only_later_steps_change() -> None:
+    a, b = Stage("a", 5, "motion"), Stage("b", 5, "all")
+    trained = TrainingRecipe(stages=[a, b])
+    appended = TrainingRecipe(stages=[a, b, Stage("c", 10, "all", lr=1e-5)])
+    assert appended.continues(trained, 10) and appended.continues(trained, 3)
+    assert not appended.continues(trained, 11)  # step 10 ran under "b" (the last stage goes on), not "c"
+    assert TrainingRecipe(stages=[a, Stage("b", 7, "all"), Stage("c", 1, "all")]).continues(trained, 12)
+    assert TrainingRecipe(stages=[a, Stage("b", 2, "all")]).continues(trained, 7)  # "b" ends at 7 instead of 10
+    assert TrainingRecipe(stages=[a, Stage("b", 1, "all")]).continues(trained, 7)  # the last stage goes on
+    assert not TrainingRecipe(stages=[a, Stage("b", 1, "all"), Stage("c", 9, "all")]).continues(trained, 7)
+    assert not TrainingRecipe(stages=[Stage("a", 5, "motion", lr=1.0), b]).continues(trained, 1)
+    assert not TrainingRecipe(lambdas=[1.0, 2.0, 3.0, 4.0], stages=[a, b]).continues(trained, 1)
+    assert TrainingRecipe(stages=[Stage("z", 1, "all")]).continues(trained, 0)  # nothing has run yet

@@ -118,6 +118,10 @@ def test_validation_logs_per_quality() -> None:
     for q in model.qualities:
         assert {f"val/q{q}/bpp", f"val/q{q}/psnr", f"val/q{q}/ms_ssim"} <= set(metrics)
         assert metrics[f"val/q{q}/bpp"] > 0
+        # 2-frame clips: the I frame and the one P frame, averaging to the clip's numbers
+        split = [float(metrics[f"val/q{q}/{k}"]) for k in ("i_bpp", "p_bpp", "i_psnr", "p_psnr")]
+        assert (split[0] + split[1]) / 2 == pytest.approx(float(metrics[f"val/q{q}/bpp"]), rel=1e-5)
+        assert (split[2] + split[3]) / 2 == pytest.approx(float(metrics[f"val/q{q}/psnr"]), rel=1e-5)
     assert "val/loss" in metrics
     run.validate(model, DataLoader(clips(1, 2), batch_size=1), verbose=False)
     assert "val/q0/ms_ssim" not in run.callback_metrics  # 64x64 is too small for MS-SSIM
