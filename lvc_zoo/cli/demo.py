@@ -1,8 +1,9 @@
 """`lvc-zoo demo`: code a short synthetic clip into real files at every quality and decode them.
 
 By default it runs the demo model `dcvc_dc_tiny`, whose trained weights ship inside the
-package (recipes/demo_tiny.yaml), so it shows real compression offline. The clip pans (and slightly zooms) across one of scikit-image's bundled sample photos, so
-the demo needs no network and no video files. It runs the path of the command line:
+package (recipes/demo_tiny.yaml), so it shows real compression offline. The clip pans (and
+slightly zooms) across one of scikit-image's bundled sample photos, so the demo needs no
+network and no video files. It runs the path of the command line:
 
     pan_clip ─► input.y4m ─► read_video ─► encode_frames ─► stream ─► decode_frames ─► decoded.y4m
 

@@ -45,7 +45,7 @@ class DCVCDCConfig:
 
     @classmethod
     def tiny(cls) -> "DCVCDCConfig":
-        """The demo model's widths (`dcvc_dc_tiny`): about 3.3 M parameters, a 6.6 MB float16 weights file.
+        """The demo model's widths (`dcvc_dc_tiny`): about 3.3 M parameters, a 6.7 MB float16 weights file.
 
         Small enough to ship inside the package and to train on a CPU
         (recipes/demo_tiny.yaml), large enough for real compression of small clips.
