@@ -9,6 +9,10 @@ Layout (all integers big-endian):
     per frame: frame type (ASCII "I" or "P") | chunk count u8 |
                per chunk: name (u8 length + ASCII) | payload length u32 | payload CRC32 u32 | payload
 
+Format versions: 1 (lvc_zoo 0.1 before the escape floor) coded chunks without the 3-bit escape
+floor that starts every chunk since version 2 (lvc_zoo.coding.entropy_coder); the chunks of
+the two are not interchangeable, so a version 1 stream is refused with a re-encode hint.
+
 Models differ in what they code per frame (DCVC-DC one "frame" chunk, SEVC a base and an
 enhancement layer): named chunks keep the format version fixed when a model is added.
 Every read is bounds-checked, so truncated or corrupted streams raise `BitstreamError` that
@@ -27,7 +31,7 @@ from ..errors import BitstreamError
 __all__ = ["MAGIC", "FORMAT_VERSION", "StreamHeader", "CodedFrame", "write_stream", "read_stream", "read_header"]
 
 MAGIC = b"LVCZ"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _U8, _U16, _U32, _I32 = struct.Struct(">B"), struct.Struct(">H"), struct.Struct(">I"), struct.Struct(">i")
 
 
@@ -146,6 +150,11 @@ def _read_header(reader: _Reader) -> StreamHeader:
         raise BitstreamError(
             f"the stream has format version {version}, newer than this lvc_zoo reads ({FORMAT_VERSION}); "
             "upgrade lvc_zoo to decode it"
+        )
+    if version < FORMAT_VERSION:
+        raise BitstreamError(
+            f"the stream has format version {version}, written by an older lvc_zoo whose entropy coder this one "
+            f"no longer reads (it reads {FORMAT_VERSION}); decode it with that version, or encode the source again"
         )
     head = reader.take(reader.unpack(_U16))
     if zlib.crc32(head) != reader.unpack(_U32):

@@ -16,6 +16,14 @@ slot at least 1/65536, and the coder is handed exactly those dyadic values; it r
 them to its own 24-bit precision, so a chunk costs the tables' ideal length `-sum log2(p)` to
 within a few tens of bits (measured: -14 to +28 bits per frame, flush included).
 
+Escape floor [choice]: a model whose predicted scales are too small for some latents (seen in
+trained models: residuals of 20 sigma) would pay the escape at the tail mass, 13+ bits, where
+the official estimate caps a symbol at -log2(1e-5) = 16.6 bits in all. So each chunk starts
+with a 3-bit choice among `ESCAPE_FLOORS`: every table of the chunk carries at least that
+mass on its escape slot (the others scaled down). The writer buffers the chunk's symbols and
+picks the floor that gives the shortest ideal length, so a well-calibrated model keeps the
+plain tables and pays 3 bits per chunk.
+
 Symbols are coded in groups that share a table (vectorised: one coder call per distinct
 table in each call of `push`); the decoder regroups identically because it computes the same
 table indices from the same decoded parameters.
@@ -24,7 +32,7 @@ table indices from the same decoded parameters.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import constriction
@@ -42,6 +50,7 @@ __all__ = [
     "conditional_tables",
     "factorized_tables",
     "scale_index",
+    "ESCAPE_FLOORS",
     "ChunkWriter",
     "ChunkReader",
 ]
@@ -53,6 +62,9 @@ SCALE_LEVELS = 256
 SCALE_MAX = 64.0
 SCALE_MIN = {"laplace": 0.01, "gaussian": 0.11}
 """Scale table of the official coder: 256 log-spaced scales from the minimum to 64."""
+
+ESCAPE_FLOORS: tuple[float, ...] = (0.0, 2.0**-14, 2.0**-12, 2.0**-10, 2.0**-8, 2.0**-6, 2.0**-4, 2.0**-3)
+"""Escape masses a chunk can choose from (its first symbol, uniform over these 8)."""
 
 _ESCAPE_LENGTH_SIZE = 33  # bit length of an escape's excess: 0..32
 _PIECE_BITS = 16
@@ -69,6 +81,7 @@ class SymbolTable:
 
     lowest: int
     freqs: np.ndarray
+    _floored: dict[float, SymbolTable] = field(default_factory=dict, repr=False)
 
     @property
     def highest(self) -> int:
@@ -87,6 +100,19 @@ class SymbolTable:
     def bits(self, slots: np.ndarray) -> float:
         """Ideal code length in bits of the given slots, -sum log2(freq / 2**PRECISION)."""
         return float(np.sum(PRECISION - np.log2(self.freqs[slots])))
+
+    def with_escape_floor(self, floor: float) -> SymbolTable:
+        """This table with (about) `floor` of the mass on its escape slot if the tail is smaller.
+
+        The other slots are scaled down (each keeps at least 1/2**PRECISION).
+
+        Same slots and symbols; computed once per floor and kept on the table.
+        """
+        if floor * 2**PRECISION <= self.freqs[-1]:
+            return self
+        if floor not in self._floored:
+            self._floored[floor] = SymbolTable(self.lowest, quantize_pmf(self.freqs[:-1] / 2.0**PRECISION, floor))
+        return self._floored[floor]
 
 
 def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
@@ -206,21 +232,24 @@ def _piece_sizes(lengths: np.ndarray, piece: int) -> np.ndarray:
 
 
 class ChunkWriter:
-    """Accumulates the symbols of one chunk (e.g. one frame) and returns its bytes.
+    """Collects the symbols of one chunk (e.g. one frame) and codes them when asked for its bytes.
 
-    Attributes:
-        ideal_bits: the ideal code length of everything pushed (table probabilities actually
-            used, escapes included); the chunk's size matches it to within a few tens of bits.
+    Attributes (set by `finish`):
+        ideal_bits: the ideal code length of the chunk (the escape floor choice, the table
+            probabilities actually used, escapes included); its size matches it to within a
+            few tens of bits.
         escape_count: how many symbols fell outside their table and took the escape.
+        escape_floor: index into `ESCAPE_FLOORS` of the floor the chunk was coded with.
     """
 
     def __init__(self) -> None:
-        self._encoder = constriction.stream.queue.RangeEncoder()
+        self._groups: list[tuple[np.ndarray, SymbolTable, np.ndarray | None]] = []
         self.ideal_bits = 0.0
         self.escape_count = 0
+        self.escape_floor = 0
 
     def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> None:
-        """Code integer `symbols` (1-D), symbol k with table `tables[table_ids[k]]`."""
+        """Add integer `symbols` (1-D), symbol k coded with table `tables[table_ids[k]]`."""
         symbols = np.asarray(symbols, dtype=np.int64)
         table_ids = np.asarray(table_ids, dtype=np.int64)
         for table_id in np.unique(table_ids):
@@ -228,14 +257,35 @@ class ChunkWriter:
             group = symbols[table_ids == table_id]
             escaped = (group < table.lowest) | (group > table.highest)
             slots = np.where(escaped, table.escape, group - table.lowest).astype(np.int32)
-            self._encoder.encode(slots, table.model())
-            self.ideal_bits += table.bits(slots)
-            if escaped.any():
-                self._push_escapes(_escape_excess(group[escaped], table))
+            self._groups.append((slots, table, _escape_excess(group[escaped], table) if escaped.any() else None))
 
-    def _push_escapes(self, excess: np.ndarray) -> None:
+    def _cheapest_floor(self) -> int:
+        """Index of the escape floor under which the tables' ideal length of the chunk is shortest."""
+        counts = [(np.bincount(slots, minlength=len(table.freqs)), table) for slots, table, _ in self._groups]
+        lengths = [
+            sum(float(count @ (PRECISION - np.log2(table.with_escape_floor(floor).freqs))) for count, table in counts)
+            for floor in ESCAPE_FLOORS
+        ]
+        return int(np.argmin(lengths))
+
+    def finish(self) -> bytes:
+        """Code the chunk: its escape floor, then every group in the order pushed; return the bytes."""
+        encoder = constriction.stream.queue.RangeEncoder()
+        self.escape_floor = self._cheapest_floor()
+        encoder.encode(np.array([self.escape_floor], dtype=np.int32), constriction.stream.model.Uniform(len(ESCAPE_FLOORS)))
+        self.ideal_bits = math.log2(len(ESCAPE_FLOORS))
+        floor = ESCAPE_FLOORS[self.escape_floor]
+        for slots, table, excess in self._groups:
+            table = table.with_escape_floor(floor)
+            encoder.encode(slots, table.model())
+            self.ideal_bits += table.bits(slots)
+            if excess is not None:
+                self._code_escapes(encoder, excess)
+        return encoder.get_compressed().tobytes()
+
+    def _code_escapes(self, encoder: constriction.stream.queue.RangeEncoder, excess: np.ndarray) -> None:
         lengths = _bit_lengths(excess)
-        self._encoder.encode(lengths, constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE))
+        encoder.encode(lengths, constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE))
         self.ideal_bits += excess.size * math.log2(_ESCAPE_LENGTH_SIZE) + float(lengths.sum())
         self.escape_count += excess.size
         for piece in range(2):
@@ -243,11 +293,7 @@ class ChunkWriter:
             coded = sizes > 1
             if coded.any():
                 values = ((excess >> np.uint64(piece * _PIECE_BITS)) & np.uint64(0xFFFF)).astype(np.int32)
-                self._encoder.encode(values[coded], constriction.stream.model.Uniform(), sizes[coded])
-
-    def finish(self) -> bytes:
-        """The coded bytes of the chunk (the coder is flushed)."""
-        return self._encoder.get_compressed().tobytes()
+                encoder.encode(values[coded], constriction.stream.model.Uniform(), sizes[coded])
 
 
 class ChunkReader:
@@ -257,6 +303,11 @@ class ChunkReader:
         if len(data) % 4:
             raise BitstreamError(f"a coded chunk must be a whole number of 32-bit words, got {len(data)} bytes")
         self._decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
+        try:
+            floor = self._decoder.decode(constriction.stream.model.Uniform(len(ESCAPE_FLOORS)), 1)
+        except (ValueError, RuntimeError) as err:
+            raise BitstreamError(f"the entropy decoder failed ({err}); the stream is corrupt") from err
+        self._floor = ESCAPE_FLOORS[int(floor[0])]
 
     def pull(self, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> np.ndarray:
         """Decode len(table_ids) symbols, symbol k with table `tables[table_ids[k]]` (int64)."""
@@ -264,7 +315,7 @@ class ChunkReader:
         out = np.empty(table_ids.shape, dtype=np.int64)
         try:
             for table_id in np.unique(table_ids):
-                table = tables[table_id]
+                table = tables[table_id].with_escape_floor(self._floor)
                 where = table_ids == table_id
                 slots = self._decoder.decode(table.model(), int(where.sum())).astype(np.int64)
                 group = slots + table.lowest

@@ -15,7 +15,7 @@ import torch
 import lvc_zoo
 from lvc_zoo.cli import codec_commands
 from lvc_zoo.cli.main import main
-from lvc_zoo.coding.bitstream import read_header, read_stream, write_stream
+from lvc_zoo.coding.bitstream import FORMAT_VERSION, read_header, read_stream, write_stream
 from lvc_zoo.data import ColourSpace, VideoInfo, pan_clip, probe_video, read_video, write_video
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 
@@ -211,8 +211,9 @@ def test_decode_refuses_damaged_and_foreign_streams(stream: tuple[Path, Path], w
     header, frames = read_stream(data)
     flipped = bytearray(data)
     flipped[-1] ^= 0x10  # inside the last frame's payload
-    newer = bytearray(data)
-    newer[4] = 2  # the format version byte after "LVCZ"
+    newer, older = bytearray(data), bytearray(data)
+    newer[4] = FORMAT_VERSION + 1  # the format version byte after "LVCZ"
+    older[4] = FORMAT_VERSION - 1
     torch.manual_seed(1)
     other_weights = lvc_zoo.save_pretrained(DCVCDC(DCVCDCConfig.small()), tmp_path / "other_weights")
     cases = [
@@ -220,7 +221,8 @@ def test_decode_refuses_damaged_and_foreign_streams(stream: tuple[Path, Path], w
         (bytes(flipped), weights, r"bad\.lvc: CRC mismatch in frame 2, chunk 'frame'"),
         (write_stream(replace(header, model="other_codec"), frames), weights, r"written by model 'other_codec', which lvc_zoo .* does not have"),
         (data, other_weights, r"written with other dcvc_dc weights .*decode it with the weights that encoded it"),
-        (bytes(newer), weights, r"format version 2, newer than this lvc_zoo reads \(1\); upgrade lvc_zoo"),
+        (bytes(newer), weights, rf"format version {FORMAT_VERSION + 1}, newer than this lvc_zoo reads \({FORMAT_VERSION}\); upgrade lvc_zoo"),
+        (bytes(older), weights, rf"format version {FORMAT_VERSION - 1}, written by an older lvc_zoo .*encode the source again"),
         (b"", weights, r"truncated in the header"),
     ]
     for stream_data, decode_weights, match in cases:

@@ -58,6 +58,13 @@ def test_newer_format_version_is_refused_with_advice() -> None:
         read_stream(bytes(data))
 
 
+def test_older_format_version_is_refused_with_advice() -> None:
+    data = bytearray(write_stream(HEADER, FRAMES))
+    data[4] = FORMAT_VERSION - 1
+    with pytest.raises(BitstreamError, match="format version 1, written by an older lvc_zoo.*encode the source again"):
+        read_stream(bytes(data))
+
+
 def test_wrong_magic_and_trailing_bytes() -> None:
     data = write_stream(HEADER, FRAMES)
     with pytest.raises(BitstreamError, match="not an lvc_zoo bitstream"):

@@ -11,6 +11,7 @@ import torch
 from lvc_zoo.coding.entropy_coder import (
     PRECISION,
     ChunkReader,
+    ESCAPE_FLOORS,
     ChunkWriter,
     SymbolTable,
     conditional_tables,
@@ -74,8 +75,39 @@ def test_size_matches_the_ideal_length_of_the_tables() -> None:
     symbols = np.random.default_rng(1).integers(-3, 4, size=50000)
     _, data, writer = _round_trip(symbols, ids, tables)
     expected = float(np.sum(PRECISION - np.log2(tables[128].freqs[symbols - tables[128].lowest])))
-    assert writer.ideal_bits == pytest.approx(expected)
+    assert writer.escape_floor == 0  # nothing escapes: the plain tables are cheapest
+    assert writer.ideal_bits == pytest.approx(expected + math.log2(len(ESCAPE_FLOORS)))
     assert len(data) * 8 <= writer.ideal_bits * 1.01 + 64
+
+
+def test_escape_floor_keeps_the_table_and_moves_mass_to_the_escape() -> None:
+    table = conditional_tables("gaussian")[100]
+    assert table.with_escape_floor(0.0) is table
+    floored = table.with_escape_floor(2.0**-6)
+    assert floored is table.with_escape_floor(2.0**-6)  # computed once
+    assert floored.lowest == table.lowest and len(floored.freqs) == len(table.freqs)
+    assert floored.freqs.sum() == 2**PRECISION and floored.freqs.min() >= 1
+    assert floored.freqs[-1] == pytest.approx(2**PRECISION * 2.0**-6, rel=0.02)
+    assert floored.freqs[-1] > 100 * table.freqs[-1]
+
+
+def test_a_chunk_with_many_outliers_codes_them_with_a_cheaper_escape() -> None:
+    """Residuals of 20 sigma, as miscalibrated scales give: a floor beats the tail mass."""
+    tables = conditional_tables("gaussian")
+    rng = np.random.default_rng(3)
+    ids = np.full(4000, 120)
+    symbols = np.round(rng.normal(0, 1.3, size=4000)).astype(np.int64)
+    symbols[::50] = rng.integers(15, 30, size=80) * rng.choice([-1, 1], size=80)
+    decoded, data, writer = _round_trip(symbols, ids, tables)
+    np.testing.assert_array_equal(decoded, symbols)
+    assert writer.escape_floor > 0 and writer.escape_count == 80
+
+    plain = ChunkWriter()  # the same symbols under the tail-mass escape
+    plain.push(symbols, ids, tables)
+    plain._cheapest_floor = lambda: 0  # type: ignore[method-assign]
+    plain.finish()
+    assert writer.ideal_bits < plain.ideal_bits - 80 * 3  # at least 3 bits saved per outlier
+    assert 0 <= len(data) * 8 - writer.ideal_bits <= 64
 
 
 def test_successive_pushes_decode_in_the_same_order() -> None:
