@@ -82,6 +82,7 @@ class SymbolTable:
     lowest: int
     freqs: np.ndarray
     _floored: dict[float, SymbolTable] = field(default_factory=dict, repr=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def highest(self) -> int:
@@ -113,6 +114,13 @@ class SymbolTable:
         if floor not in self._floored:
             self._floored[floor] = SymbolTable(self.lowest, quantize_pmf(self.freqs[:-1] / 2.0**PRECISION, floor))
         return self._floored[floor]
+
+    def floor_costs(self) -> np.ndarray:
+        """(len(ESCAPE_FLOORS), L) bits of each slot under each escape floor (computed once)."""
+        if "costs" not in self._cache:
+            freqs = np.stack([self.with_escape_floor(floor).freqs for floor in ESCAPE_FLOORS])
+            self._cache["costs"] = PRECISION - np.log2(freqs)
+        return self._cache["costs"]
 
 
 def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
@@ -261,11 +269,13 @@ class ChunkWriter:
 
     def _cheapest_floor(self) -> int:
         """Index of the escape floor under which the tables' ideal length of the chunk is shortest."""
-        counts = [(np.bincount(slots, minlength=len(table.freqs)), table) for slots, table, _ in self._groups]
-        lengths = [
-            sum(float(count @ (PRECISION - np.log2(table.with_escape_floor(floor).freqs))) for count, table in counts)
-            for floor in ESCAPE_FLOORS
-        ]
+        counts: dict[int, tuple[SymbolTable, np.ndarray]] = {}  # slot counts per distinct table
+        for slots, table, _ in self._groups:
+            count = np.bincount(slots, minlength=len(table.freqs))
+            if id(table) in counts:
+                count = count + counts[id(table)][1]
+            counts[id(table)] = (table, count)
+        lengths = sum(table.floor_costs() @ count for table, count in counts.values())
         return int(np.argmin(lengths))
 
     def finish(self) -> bytes:
