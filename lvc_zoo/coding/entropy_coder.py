@@ -19,8 +19,8 @@ within a few tens of bits (measured: -14 to +28 bits per frame, flush included).
 Escape floor [choice]: a model whose predicted scales are too small for some latents (seen in
 trained models: residuals of 20 sigma) would pay the escape at the tail mass, 13+ bits, where
 the official estimate caps a symbol at -log2(1e-5) = 16.6 bits in all. So each chunk starts
-with a 3-bit choice among `ESCAPE_FLOORS`: every table of the chunk carries at least that
-mass on its escape slot (the others scaled down). The writer buffers the chunk's symbols and
+with a 3-bit choice among `ESCAPE_FLOORS`: every table of the chunk whose tail is smaller
+carries about that mass on its escape slot instead (the other slots scaled down). The writer buffers the chunk's symbols and
 picks the floor that gives the shortest ideal length, so a well-calibrated model keeps the
 plain tables and pays 3 bits per chunk.
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import constriction
 import numpy as np
@@ -82,7 +82,6 @@ class SymbolTable:
     lowest: int
     freqs: np.ndarray
     _floored: dict[float, SymbolTable] = field(default_factory=dict, repr=False)
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def highest(self) -> int:
@@ -103,11 +102,10 @@ class SymbolTable:
         return float(np.sum(PRECISION - np.log2(self.freqs[slots])))
 
     def with_escape_floor(self, floor: float) -> SymbolTable:
-        """This table with (about) `floor` of the mass on its escape slot if the tail is smaller.
+        """This table with about `floor` of the mass on its escape slot, if its tail is smaller.
 
-        The other slots are scaled down (each keeps at least 1/2**PRECISION).
-
-        Same slots and symbols; computed once per floor and kept on the table.
+        Same slots and symbols; the other slots are scaled down (each keeps at least
+        1/2**PRECISION). Computed once per floor and kept on the table.
         """
         if floor * 2**PRECISION <= self.freqs[-1]:
             return self
@@ -115,12 +113,11 @@ class SymbolTable:
             self._floored[floor] = SymbolTable(self.lowest, quantize_pmf(self.freqs[:-1] / 2.0**PRECISION, floor))
         return self._floored[floor]
 
+    @cached_property
     def floor_costs(self) -> np.ndarray:
-        """(len(ESCAPE_FLOORS), L) bits of each slot under each escape floor (computed once)."""
-        if "costs" not in self._cache:
-            freqs = np.stack([self.with_escape_floor(floor).freqs for floor in ESCAPE_FLOORS])
-            self._cache["costs"] = PRECISION - np.log2(freqs)
-        return self._cache["costs"]
+        """(len(ESCAPE_FLOORS), L) bits of each slot under each escape floor."""
+        freqs = np.stack([self.with_escape_floor(floor).freqs for floor in ESCAPE_FLOORS])
+        return PRECISION - np.log2(freqs)
 
 
 def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
@@ -275,7 +272,7 @@ class ChunkWriter:
             if id(table) in counts:
                 count = count + counts[id(table)][1]
             counts[id(table)] = (table, count)
-        lengths = sum(table.floor_costs() @ count for table, count in counts.values())
+        lengths = sum(table.floor_costs @ count for table, count in counts.values())
         return int(np.argmin(lengths))
 
     def finish(self) -> bytes:
