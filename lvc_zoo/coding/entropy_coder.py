@@ -20,9 +20,9 @@ Escape floor [choice]: a model whose predicted scales are too small for some lat
 trained models: residuals of 20 sigma) would pay the escape at the tail mass, 13+ bits, where
 the official estimate caps a symbol at -log2(1e-5) = 16.6 bits in all. So each chunk starts
 with a 3-bit choice among `ESCAPE_FLOORS`: every table of the chunk whose tail is smaller
-carries about that mass on its escape slot instead (the other slots scaled down). The writer buffers the chunk's symbols and
-picks the floor that gives the shortest ideal length, so a well-calibrated model keeps the
-plain tables and pays 3 bits per chunk.
+carries about that mass on its escape slot instead (the other slots scaled down). The writer
+buffers the chunk's symbols and picks the floor that gives the shortest ideal length, so a
+well-calibrated model keeps the plain tables and pays 3 bits per chunk.
 
 Symbols are coded in groups that share a table (vectorised: one coder call per distinct
 table in each call of `push`); the decoder regroups identically because it computes the same
