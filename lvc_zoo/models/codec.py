@@ -324,12 +324,24 @@ class VideoCodec(L.LightningModule):
             optimizer.step()
 
         clip = batch[:, draw.start : draw.start + frames]
-        stats = train_clip(self, clip, quality, self.recipe.lambdas[draw.quality_index], stage, self.recipe, optimizer_step)
+        lmbda = self.recipe.lambdas[draw.quality_index]
+        stats = train_clip(self, clip, quality, lmbda, stage, self.recipe, optimizer_step, self._steps_left(step))
         batch_size = batch.shape[0]
         self.log("train/loss", stats.loss, prog_bar=True, batch_size=batch_size)
         self.log("train/bpp", stats.bpp, batch_size=batch_size)
         self.log("train/psnr", stats.psnr, prog_bar=True, batch_size=batch_size)
         self.log("train/stage", float(stage_index), batch_size=batch_size)
+
+    def _steps_left(self, step: int) -> int | None:
+        """Optimizer steps a batch starting at `step` may take: up to the next stage or the trainer's max_steps.
+
+        Only PCFS batches take more than one, and they stop there, so a stage lasts exactly its
+        `steps` and a run exactly `max_steps`. None: no limit.
+        """
+        limits = [self.recipe.steps_left_in_stage(step)]
+        if self.trainer.max_steps >= 0:
+            limits.append(self.trainer.max_steps - step)
+        return min((limit for limit in limits if limit is not None), default=None)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip the global gradient norm to recipe.grad_clip (called after AMP unscaling)."""

@@ -154,6 +154,7 @@ def train_clip(
     stage: Stage,
     recipe: TrainingRecipe,
     step: Callable[[Tensor], None],
+    max_steps: int | None = None,
 ) -> ClipStats:
     """Code a training clip under `stage` and call `step(loss)` once per group (once if no PCFS).
 
@@ -170,7 +171,10 @@ def train_clip(
         stage: the stage in force.
         recipe: the recipe (distortion, frame weights, quantization, intra).
         step: back-propagates a group's loss and steps the optimizer.
-    Returns: the clip's `ClipStats`.
+        max_steps: stop after this many optimizer steps, leaving the clip's later frames
+            uncoded (None: no limit). A PCFS clip takes one step per group, so a batch near
+            the end of a stage or of the run must not take more than are left.
+    Returns: the clip's `ClipStats` over the frames coded.
     """
     count = 1 if stage.loss == "intra" else frames.shape[1]
     size = (frames.shape[-2], frames.shape[-1])
@@ -216,6 +220,8 @@ def train_clip(
                 losses.append(loss.detach())
             group = []
             dpb = detach_state(dpb)
+            if max_steps is not None and len(losses) >= max_steps:
+                break
     return ClipStats(
         loss=torch.stack(losses).mean() if losses else torch.zeros(()),
         bpp=torch.stack(bpps).mean(),

@@ -170,6 +170,15 @@ class TrainingRecipe:
                 return index
         return len(self.stages) - 1
 
+    def steps_left_in_stage(self, step: int) -> int | None:
+        """Optimizer steps from `step` to the start of the next stage (None in the last stage, which goes on)."""
+        end = 0
+        for stage in self.stages[:-1]:
+            end += stage.steps
+            if step < end:
+                return end - step
+        return None
+
     def stage_at(self, step: int) -> Stage:
         """The stage in force at optimizer step `step`."""
         return self.stages[self.stage_index_at(step)]

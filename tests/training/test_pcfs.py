@@ -121,3 +121,26 @@ def test_references_are_detached_across_groups_and_when_not_cascaded(
     monkeypatch.setattr(model.inter, "code", recording)
     train_clip(model, clips(1, 6), 0, 85.0, model.recipe.stages[0], model.recipe, lambda loss: loss.backward())
     assert reads == expected
+
+
+def test_a_pcfs_batch_stops_at_the_end_of_its_stage_and_of_the_run() -> None:
+    """Batches of 3 groups: the second one takes only the step left in its stage, then max_steps cuts the third."""
+    model = small_model(Stage("pcfs", 4, "all", frames=6, group_size=2), Stage("next", 10, "all", frames=6, group_size=2))
+    stages: list[str] = []
+    apply = model.training_step
+
+    def recording(batch: Tensor, batch_idx: int) -> None:
+        stages.append(model.recipe.stage_at(model.global_step).name)
+        apply(batch, batch_idx)
+
+    model.training_step = recording  # type: ignore[method-assign]
+    run = fit(model, clips(3, 6), max_steps=5)
+    assert stages == ["pcfs", "pcfs", "next"]
+    assert run.global_step == 5  # 3 + 1 (the stage's last step) + 1 (the run's last step), not 9
+
+
+def test_train_clip_takes_at_most_max_steps() -> None:
+    model = small_model(Stage("pcfs", 10, "all", frames=6, group_size=2))
+    losses: list[Tensor] = []
+    stats = train_clip(model, clips(1, 6), 0, 85.0, model.recipe.stages[0], model.recipe, losses.append, max_steps=2)
+    assert stats.steps == len(losses) == 2

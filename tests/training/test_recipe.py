@@ -118,3 +118,8 @@ def test_a_recipe_continues_another_when_only_later_steps_change() -> None:
     assert not TrainingRecipe(stages=[Stage("a", 5, "motion", lr=1.0), b]).continues(trained, 1)
     assert not TrainingRecipe(lambdas=[1.0, 2.0, 3.0, 4.0], stages=[a, b]).continues(trained, 1)
     assert TrainingRecipe(stages=[Stage("z", 1, "all")]).continues(trained, 0)  # nothing has run yet
+
+
+def test_steps_left_in_stage_count_to_the_next_stage_and_none_in_the_last() -> None:
+    recipe = TrainingRecipe(stages=[Stage("a", 3, "intra", frames=1), Stage("b", 2, "all"), Stage("c", 5, "all")])
+    assert [recipe.steps_left_in_stage(step) for step in range(7)] == [3, 2, 1, 2, 1, None, None]
