@@ -94,19 +94,20 @@ def test_quality_draw_is_deterministic_per_seed_and_step() -> None:
 
 
 def test_training_step_uses_the_drawn_quality_and_its_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, float, int]] = []
+    calls: list[tuple[int, float, int, int | None]] = []
     original = lvc_zoo.models.codec.train_clip
 
-    def recording(codec, frames, quality, lmbda, stage, recipe, step):  # type: ignore[no-untyped-def]
-        calls.append((quality, lmbda, frames.shape[1]))
-        return original(codec, frames, quality, lmbda, stage, recipe, step)
+    def recording(codec, frames, quality, lmbda, stage, recipe, step, max_steps):  # type: ignore[no-untyped-def]
+        calls.append((quality, lmbda, frames.shape[1], max_steps))
+        return original(codec, frames, quality, lmbda, stage, recipe, step, max_steps)
 
     monkeypatch.setattr(lvc_zoo.models.codec, "train_clip", recording)
     lambdas = [10.0, 20.0, 30.0, 40.0]
     model = small_model(Stage("all", 10, "all", frames=2), lambdas=lambdas, seed=5)
     fit(model, clips(6, 3), max_steps=6)
     expected = [draw_clip(5, step, 4, 3, 2).quality_index for step in range(6)]
-    assert calls == [(q, lambdas[q], 2) for q in expected]
+    # the last stage goes on, so only the trainer's max_steps bounds a batch's steps
+    assert calls == [(q, lambdas[q], 2, 6 - step) for step, q in enumerate(expected)]
 
 
 def test_validation_logs_per_quality() -> None:
