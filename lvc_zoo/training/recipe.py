@@ -24,8 +24,9 @@ P frames cascaded, as OpenDCVCs' stage-4 fine-tune does.
 from __future__ import annotations
 
 import dataclasses
-
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Literal
 
 import torch
@@ -161,23 +162,19 @@ class TrainingRecipe:
                 f"recipe.q_scales must hold one positive value per lambda ({len(self.lambdas)}), got {self.q_scales}."
             )
 
+    def _switches(self) -> list[int]:
+        """The steps at which the next stage takes over: the ends of every stage but the last, which goes on."""
+        return list(accumulate(stage.steps for stage in self.stages[:-1]))
+
     def stage_index_at(self, step: int) -> int:
         """Index of the stage in force at optimizer step `step` (the last one after the end)."""
-        end = 0
-        for index, stage in enumerate(self.stages):
-            end += stage.steps
-            if step < end:
-                return index
-        return len(self.stages) - 1
+        return bisect_right(self._switches(), step)
 
     def steps_left_in_stage(self, step: int) -> int | None:
         """Optimizer steps from `step` to the start of the next stage (None in the last stage, which goes on)."""
-        end = 0
-        for stage in self.stages[:-1]:
-            end += stage.steps
-            if step < end:
-                return end - step
-        return None
+        switches = self._switches()
+        index = bisect_right(switches, step)
+        return switches[index] - step if index < len(switches) else None
 
     def stage_at(self, step: int) -> Stage:
         """The stage in force at optimizer step `step`."""
