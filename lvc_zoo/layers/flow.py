@@ -28,6 +28,63 @@ class FlowLevel(nn.Module):
             x = F.relu(getattr(self, f"conv{i}")(x))
         return self.conv5(x)
 
+    @torch.no_grad()
+    def init_gradient_flow_(self, contrast: float = 0.125, gain: float = 100.0, sigma: float = 1.0) -> None:
+        """Set the level to a classical gradient-based flow step: an analytic start for training.
+
+        [choice] DCVC-DC starts from a pretrained SpyNet; a model trained from scratch without
+        one (the demo model) gets no signal to leave zero flow (see its model card). This writes
+        a brightness-constancy estimator into the five convs, in the spirit of Lucas-Kanade.
+        With grey levels, It = G * (cur - warped ref) (G a Gaussian) and Ix, Iy the Gaussian
+        derivatives of the two frames' mean, a residual motion u gives It ~ u * Ix, and
+
+        - conv1 forms relu(+-c*It +- Ix) and the same with Iy (8 channels, c = `contrast`);
+        - conv2 sums them to |c*It + Ix| - |c*It - Ix| = 2 sign(u) |Ix| min(c|u|, 1), box-averaged,
+          and splits it into positive and negative parts (ReLU keeps both);
+        - conv3 and conv4 box-average the signed value again; conv5 scales it by `gain`.
+
+        So the update is u weighted by the local gradient's size over a window of about
+        4 * (kernel - 1) px, saturating beyond 1/c px. Other channels, the flow input and all
+        biases are 0. [choice] The defaults were picked on pans of known shift over the
+        training photos of `recipes/demo_tiny.yaml` (never the held-out one).
+
+        Raises:
+            ValueError: widths below (8, 4, 4, 4) or an even kernel.
+        """
+        convs = [getattr(self, f"conv{i}") for i in range(1, 6)]
+        kernel = convs[0].kernel_size[0]
+        widths = [conv.out_channels for conv in convs[:4]]
+        if kernel % 2 == 0 or widths[0] < 8 or min(widths[1:]) < 4:
+            raise ValueError(
+                f"init_gradient_flow_ needs an odd kernel and widths of at least (8, 4, 4, 4), got {kernel} and {widths}."
+            )
+        for conv in convs:
+            conv.weight.zero_()
+            conv.bias.zero_()
+        radius = torch.arange(kernel, dtype=torch.float32) - kernel // 2
+        gauss = torch.exp(-(radius**2) / (2 * sigma**2))
+        gauss = gauss / gauss.sum()
+        slope = radius * gauss / (radius**2 * gauss).sum()  # correlated with a unit ramp: 1
+        smooth = torch.outer(gauss, gauss)
+        box = torch.full((kernel, kernel), 1.0 / kernel**2)
+        grey = 1.0 / 3.0
+        for axis, derivative in enumerate((torch.outer(gauss, slope), torch.outer(slope, gauss))):
+            # units 4*axis + (0, 1, 2, 3) = relu(c*It + I'), relu(c*It - I'), relu(-c*It + I'), relu(-c*It - I')
+            for unit, (sign_t, sign_d) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
+                out = 4 * axis + unit
+                convs[0].weight[out, 0:3] = grey * (sign_t * contrast * smooth + sign_d * derivative / 2)
+                convs[0].weight[out, 3:6] = grey * (-sign_t * contrast * smooth + sign_d * derivative / 2)
+                # |c*It + I'| - |c*It - I'|: units 0 and 3 add, 1 and 2 subtract; 2*axis + (0, 1) hold its +- parts
+                combined = 1.0 if unit in (0, 3) else -1.0
+                convs[1].weight[2 * axis, out] = combined * box
+                convs[1].weight[2 * axis + 1, out] = -combined * box
+            plus, minus = 2 * axis, 2 * axis + 1
+            for conv in convs[2:4]:
+                conv.weight[plus, plus] = conv.weight[minus, minus] = box
+                conv.weight[plus, minus] = conv.weight[minus, plus] = -box
+            convs[4].weight[axis, plus] = gain * box
+            convs[4].weight[axis, minus] = -gain * box
+
 
 class SpyNet(nn.Module):
     """Flow that warps `ref` onto `cur`, estimated on an average-pooled pyramid.
@@ -54,3 +111,8 @@ class SpyNet(nn.Module):
             flow_up = upsample2x(flow) * 2.0
             flow = flow_up + net(torch.cat((curs[scale], warp(refs[scale], flow_up), flow_up), dim=1))
         return flow
+
+    def init_gradient_flow_(self, **kwargs: float) -> None:
+        """Set every level to the analytic gradient-based step (`FlowLevel.init_gradient_flow_`, same kwargs)."""
+        for level in self.levels:
+            level.init_gradient_flow_(**kwargs)

@@ -41,7 +41,15 @@ from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
 from ..layers import pad_to_multiple
 from ..layers.entropy import Coder, Estimate
-from ..training import TrainingRecipe, apply_stage, draw_clip, initialise_q_scales, train_clip, validate_clip
+from ..training import (
+    TrainingRecipe,
+    apply_stage,
+    draw_clip,
+    initialise_flow,
+    initialise_q_scales,
+    train_clip,
+    validate_clip,
+)
 
 __all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "psnr", "require_quality"]
 
@@ -309,6 +317,8 @@ class VideoCodec(L.LightningModule):
         stage = self.recipe.stages[stage_index]
         optimizer = self.optimizers()
         apply_stage(self, optimizer, stage, self.recipe)
+        if stage.flow_init == "gradient" and step == self.recipe.stage_start(stage_index):
+            initialise_flow(self, optimizer)
         frames = 1 if stage.loss == "intra" else stage.frames
         if batch.shape[1] < frames:
             raise InputError(

@@ -47,7 +47,7 @@ from ..layers import (
 )
 from ..layers.entropy import Coder, keep_intermediate
 from ..training import TrainingRecipe
-from ..training.cascade import WARPED_FRAME
+from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME
 from .codec import VideoCodec
 from .dcvc_dc_config import DCVCDCConfig
 from .intra import DCVCDCIntra
@@ -269,13 +269,16 @@ class DCVCDCInter(nn.Module):
         batch, _, h, w = dpb.frame.shape
         latent = (h // 16, w // 16)
 
-        mv_y = None if x is None else self.mv_encoder(self.flow(x, dpb.frame), dpb.mv_feature, self.mv_q_enc(quality))
+        flow = None if x is None else self.flow(x, dpb.frame)
+        mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, self.mv_q_enc(quality))
         mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
         mv_params = self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat)
         mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
         mv_hat, mv_feature = self.mv_decoder(mv_y_hat, self.mv_q_dec(quality))
 
         keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
+        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
+        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
         context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
         y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
         hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)

@@ -7,7 +7,7 @@ here; this package never imports `lvc_zoo.models` (it is duck-typed on `VideoCod
 from .cascade import ClipStats, ValidationStats, detach_state, train_clip, validate_clip
 from .objective import FrameTerms, distortion, frame_terms, frame_weight, ms_ssim
 from .recipe import CONTEXTUAL_PARAMETERS, MOTION_PARAMETERS, LossName, Stage, TrainingRecipe, default_stages
-from .stages import ClipDraw, apply_stage, draw_clip, initialise_q_scales, intra_trains, trainable_names
+from .stages import ClipDraw, apply_stage, draw_clip, initialise_flow, initialise_q_scales, intra_trains, trainable_names
 
 __all__ = [
     "TrainingRecipe",
@@ -24,6 +24,7 @@ __all__ = [
     "ClipDraw",
     "apply_stage",
     "draw_clip",
+    "initialise_flow",
     "initialise_q_scales",
     "intra_trains",
     "trainable_names",

@@ -12,7 +12,8 @@ stepped before the next group, whose references are carried over detached, so th
 held for backward is that of one group, however long the clip.
 
 The objective reads what it needs beyond x_hat from intermediates the P-frame network hands
-the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion", and
+the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion", `DECODED_FLOW` and
+`ESTIMATED_FLOW` for "flow", and
 a model with a base layer `BASE_INPUT` and `BASE_FRAME` (SEVC), for "base", its "motion" and
 the base-reconstruction constraint of "all" stages with `base_weight` > 0.
 
@@ -46,12 +47,18 @@ __all__ = [
     "train_clip",
     "validate_clip",
     "WARPED_FRAME",
+    "DECODED_FLOW",
+    "ESTIMATED_FLOW",
     "BASE_INPUT",
     "BASE_FRAME",
 ]
 
 WARPED_FRAME = "warped_frame"
 """Intermediate the P-frame network hands an `Estimate` that keeps it: warp(reference, mv_hat)."""
+DECODED_FLOW = "decoded_flow"
+"""Intermediate of the P-frame network: the (B, 2, H, W) flow its motion decoder outputs (mv_hat)."""
+ESTIMATED_FLOW = "estimated_flow"
+"""Intermediate of the P-frame network: the (B, 2, H, W) flow its flow network estimated, before coding."""
 BASE_INPUT = "base_input"
 """Intermediate of a model with a base layer: the base layer's (B, 3, h, w) input frame."""
 BASE_FRAME = "base_frame"
@@ -130,6 +137,8 @@ def _intermediates(stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(intermediates a P frame keeps, those it must hand over) under `stage`."""
     if stage.loss == "motion":
         return (WARPED_FRAME, BASE_INPUT), (WARPED_FRAME,)
+    if stage.loss == "flow":
+        return (DECODED_FLOW, ESTIMATED_FLOW), (DECODED_FLOW, ESTIMATED_FLOW)
     if stage.loss == "base" or stage.base_weight:
         return (BASE_FRAME, BASE_INPUT), (BASE_FRAME, BASE_INPUT)
     return (), ()
@@ -208,6 +217,8 @@ def train_clip(
             base_recon=kept.get(BASE_FRAME),
             base_input=kept.get(BASE_INPUT),
             base_weight=stage.base_weight,
+            flows=(kept[DECODED_FLOW], kept[ESTIMATED_FLOW]) if DECODED_FLOW in kept else None,
+            flow_weight=stage.flow_weight,
         )
         bpps.append(terms.bpp)
         mses.append(terms.mse)

@@ -9,6 +9,7 @@ depends on the stage's loss (see `Stage`):
 
     intra           D(I recon, x)                              every rate term of the I frame
     motion          D(warped reference, x)                     motion terms ("mv_*")
+    flow            flow_weight * MSE(decoded flow, estimate)  motion terms ("mv_*")
     reconstruction  D(x_hat, x)                                none
     contextual      D(x_hat, x)                                the other terms (y, z)
     all             D(x_hat, x) + alpha * D(base recon, base input)   every rate term
@@ -77,7 +78,7 @@ def counts_rate(loss: LossName, tag: str) -> bool:
     """Whether a stage with loss `loss` counts the bits recorded under `tag`."""
     if loss in ("intra", "all"):
         return True
-    if loss == "motion":
+    if loss in ("motion", "flow"):
         return is_motion_tag(tag)
     if loss == "contextual":
         return not is_motion_tag(tag)
@@ -152,6 +153,8 @@ def frame_terms(
     base_recon: Tensor | None = None,
     base_input: Tensor | None = None,
     base_weight: float = 0.0,
+    flows: tuple[Tensor, Tensor] | None = None,
+    flow_weight: float = 0.0,
 ) -> FrameTerms:
     """Objective of one coded frame (see the module docstring for each loss).
 
@@ -169,6 +172,9 @@ def frame_terms(
             None for frames without a base layer (single-layer models, I frames).
         base_input: (B, 3, h, w) the base layer's input frame (with `base_recon`, or for "motion").
         base_weight: alpha of the base-reconstruction constraint ("all" only).
+        flows: ("flow" only) the decoded flow and the flow network's estimate, (B, 2, H, W) in
+            px each; the estimate is a target (no gradient reaches the flow network).
+        flow_weight: the "flow" loss's weight on their MSE.
     Returns: the frame's `FrameTerms`.
     """
     batch, _, height, width = x.shape
@@ -176,6 +182,9 @@ def frame_terms(
         d = distortion(base_recon, base_input, kind)
     elif loss == "motion":
         d = distortion(warped, x if base_input is None else base_input, kind)
+    elif loss == "flow":
+        with torch.autocast(x.device.type, enabled=False):
+            d = flow_weight * torch.mean((flows[0].float() - flows[1].detach().float()) ** 2)
     else:
         d = distortion(x_hat, x, kind)
         if base_weight and base_recon is not None:

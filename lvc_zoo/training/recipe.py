@@ -42,7 +42,7 @@ __all__ = [
     "default_stages",
 ]
 
-LossName = Literal["intra", "motion", "reconstruction", "contextual", "all", "base"]
+LossName = Literal["intra", "motion", "flow", "reconstruction", "contextual", "all", "base"]
 
 MOTION_PARAMETERS: tuple[str, ...] = ("inter.flow.*", "inter.mv_*")
 """DCVC-DC's motion branch: SpyNet, motion encoder / decoder / hyperprior / prior / q-scales."""
@@ -68,7 +68,10 @@ class Stage:
         name: a label for logs.
         steps: optimizer steps (`global_step`) the stage lasts.
         loss: "intra": lambda*D(I recon) + R_I on frame 0 (trains the I codec);
-            "motion": lambda*D(warped reference, x) + R_mv; "reconstruction": lambda*D(x_hat, x)
+            "motion": lambda*D(warped reference, x) + R_mv; "flow": lambda * flow_weight * MSE(decoded
+            flow, the flow network's estimate) in px^2 + R_mv, which teaches a motion codec trained
+            from scratch to carry the estimate (the warp's gradient does not reach displacements of
+            more than about a pixel, so from zero output "motion" cannot); "reconstruction": lambda*D(x_hat, x)
             (no rate); "contextual": lambda*D(x_hat, x) + R_y + R_z; "all": lambda*D + every rate;
             "base" (models with a base layer, e.g. SEVC): lambda*D(base recon, base input) + R_base,
             the base layer alone at its own resolution. A model with a base layer takes the
@@ -82,6 +85,14 @@ class Stage:
         base_weight: alpha of SEVC's base-reconstruction constraint (its Eq. 5): an "all" stage
             of a model with a base layer adds weight * lambda * alpha * D(base recon, base input)
             to each P frame's loss; 0 = the plain loss. Only "all" stages take it.
+        flow_init: "gradient": at the stage's first step every SpyNet of the model becomes the
+            analytic gradient-based flow step (`SpyNet.init_gradient_flow_`) and its optimizer
+            moments are dropped: [choice] a start for a flow network trained without pretrained
+            weights, where SpyNet's own training needs far more steps (the demo model's card).
+            A run resumed later in the stage keeps the checkpoint's (trained) weights.
+        flow_weight: the "flow" loss's weight on the flow MSE (px^2); [choice] 0.01, of the
+            order of the mean squared gradient of textured frames per pixel, so a flow error
+            costs about what the warp error it causes would.
     """
 
     name: str
@@ -93,6 +104,8 @@ class Stage:
     cascaded: bool = True
     group_size: int | None = None
     base_weight: float = 0.0
+    flow_init: Literal["gradient"] | None = None
+    flow_weight: float = 0.01
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.frames < 1 or (self.group_size is not None and self.group_size < 1):
@@ -102,6 +115,8 @@ class Stage:
             )
         if self.loss != "intra" and self.frames < 2:
             raise ConfigError(f"Stage {self.name!r} trains P frames: set frames >= 2 (1 I + frames - 1 P), got {self.frames}.")
+        if self.flow_weight <= 0:
+            raise ConfigError(f"Stage {self.name!r}: flow_weight must be > 0, got {self.flow_weight}.")
         if self.base_weight < 0 or (self.base_weight and self.loss != "all"):
             raise ConfigError(
                 f"Stage {self.name!r}: base_weight (alpha of the base-reconstruction constraint) must be >= 0 "
@@ -175,6 +190,10 @@ class TrainingRecipe:
         switches = self._switches()
         index = bisect_right(switches, step)
         return switches[index] - step if index < len(switches) else None
+
+    def stage_start(self, index: int) -> int:
+        """The optimizer step at which stage `index` begins."""
+        return ([0, *self._switches()])[index]
 
     def stage_at(self, step: int) -> Stage:
         """The stage in force at optimizer step `step`."""

@@ -16,9 +16,19 @@ from torch import nn
 from torch.optim import Optimizer
 
 from ..errors import ConfigError
+from ..layers.flow import SpyNet
 from .recipe import Stage, TrainingRecipe
 
-__all__ = ["INTRA_PREFIX", "ClipDraw", "intra_trains", "trainable_names", "apply_stage", "draw_clip", "initialise_q_scales"]
+__all__ = [
+    "INTRA_PREFIX",
+    "ClipDraw",
+    "intra_trains",
+    "trainable_names",
+    "apply_stage",
+    "draw_clip",
+    "initialise_flow",
+    "initialise_q_scales",
+]
 
 INTRA_PREFIX = "intra."
 """Parameter names of the I-frame network (`VideoCodec.intra`)."""
@@ -109,3 +119,21 @@ def initialise_q_scales(model: nn.Module, anchors: list[float]) -> None:
                     found += 1
     if not found:
         raise ConfigError(f"{type(model).__name__} has no q_enc / q_dec scales for recipe.q_scales; leave it null.")
+
+
+def initialise_flow(model: nn.Module, optimizer: Optimizer) -> None:
+    """Apply `Stage.flow_init="gradient"`: every SpyNet of `model` restarts as the analytic flow step.
+
+    Adam's moments of the SpyNet parameters are dropped with their old values, so the first
+    updates are not steered by them.
+
+    Raises:
+        ConfigError: the model has no SpyNet.
+    """
+    flows = [module for module in model.modules() if isinstance(module, SpyNet)]
+    if not flows:
+        raise ConfigError(f"{type(model).__name__} has no SpyNet flow network for flow_init; remove it from the stage.")
+    for flow in flows:
+        flow.init_gradient_flow_()
+        for parameter in flow.parameters():
+            optimizer.state.pop(parameter, None)

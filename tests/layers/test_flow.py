@@ -1,4 +1,5 @@
-"""Tests of lvc_zoo.layers.flow: SpyNet shapes, zero weights, a naive per-level reference, gradients."""
+"""Tests of lvc_zoo.layers.flow: SpyNet shapes, zero weights, a naive per-level reference, gradients,
+the analytic gradient-flow initialisation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lvc_zoo.data.synthetic import load_photo, pan_clip
+from lvc_zoo.layers.alignment import warp
 from lvc_zoo.layers.flow import FlowLevel, SpyNet
 
 SMALL = (4, 4, 4, 4)
@@ -105,3 +108,46 @@ def test_spynet_gradients(assert_gradients_reach_every_parameter):
     flow = net(cur, ref)
     assert_gradients_reach_every_parameter(net, (flow * torch.randn_like(flow)).sum())
     assert ref.grad is not None and ref.grad.abs().sum() > 0
+
+
+def _pan(step: tuple[int, int]) -> torch.Tensor:
+    """2 frames of 64x96 panning across a photo by `step` = (dy, dx) px: frame 1 = frame 0 moved by it."""
+    return pan_clip(load_photo("astronaut"), 2, (64, 96), step)
+
+
+def _interior_psnr(x: torch.Tensor, y: torch.Tensor, margin: int = 12) -> float:
+    inner = (..., slice(margin, -margin), slice(margin, -margin))
+    return (-10 * torch.log10(((x[inner] - y[inner]) ** 2).mean())).item()
+
+
+@pytest.mark.parametrize("step", [(2, 5), (-3, -6)])
+def test_gradient_flow_init_follows_a_pan(step: tuple[int, int]) -> None:
+    clip = _pan(step)
+    flow_net = SpyNet(4, (12, 24, 12, 8))
+    flow_net.init_gradient_flow_()
+    with torch.no_grad():
+        flow = flow_net(clip[1:], clip[:1])
+    copied, warped = _interior_psnr(clip[:1], clip[1:]), _interior_psnr(warp(clip[:1], flow), clip[1:])
+    assert warped > copied + 8.0  # measured: 14.6 -> 27.8 dB and 13.7 -> 26.6 dB
+    mean = flow[..., 12:-12, 12:-12].mean(dim=(0, 2, 3))
+    assert mean[0] * step[1] > 0 and mean[1] * step[0] > 0  # (dx, dy) point along the pan
+    assert abs(mean[0]) > 0.6 * abs(step[1])
+
+
+def test_gradient_flow_init_ignores_extra_width_and_zeros_the_rest() -> None:
+    clip = _pan((1, 2))
+    tiny, full = SpyNet(2, (12, 24, 12, 8)), SpyNet(2)
+    tiny.init_gradient_flow_()
+    full.init_gradient_flow_()
+    with torch.no_grad():
+        assert torch.allclose(tiny(clip[1:], clip[:1]), full(clip[1:], clip[:1]), atol=1e-5)
+    level = full.levels[0]
+    assert level.conv1.weight[8:].abs().sum() == 0
+    assert level.conv1.weight[:, 6:].abs().sum() == 0  # the flow input is unused
+    assert all(getattr(level, f"conv{i}").bias.abs().sum() == 0 for i in range(1, 6))
+
+
+@pytest.mark.parametrize(("channels", "kernel"), [((4, 4, 4, 4), 7), ((8, 4, 4, 3), 7), ((12, 24, 12, 8), 6)])
+def test_gradient_flow_init_needs_room_for_its_channels(channels, kernel) -> None:
+    with pytest.raises(ValueError, match="at least"):
+        FlowLevel(channels, kernel).init_gradient_flow_()

@@ -24,6 +24,7 @@ def test_frame_weights_cycle_over_p_frames() -> None:
     ("loss", "counted"),
     [
         ("motion", {"mv_y", "mv_z"}),
+        ("flow", {"mv_y", "mv_z"}),
         ("reconstruction", set()),
         ("contextual", {"y", "z"}),
         ("all", {"y", "z", "mv_y", "mv_z"}),
@@ -65,6 +66,12 @@ def test_frame_terms_on_a_toy_batch() -> None:
     assert terms.mse.item() == pytest.approx(0.01)
     motion = frame_terms("motion", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse", warped=warped)
     assert motion.loss.item() == pytest.approx(1.2 * 100.0 * 0.04 + 32 / pixels)
+    decoded = torch.zeros(2, 2, 4, 4, requires_grad=True)
+    estimate = torch.full((2, 2, 4, 4), 3.0, requires_grad=True)
+    flow = frame_terms("flow", bits, x_hat, x, 100.0, 1.2, "mse", flows=(decoded, estimate), flow_weight=0.01)
+    assert flow.loss.item() == pytest.approx(1.2 * 100.0 * 0.01 * 9.0 + 32 / pixels)
+    flow.loss.backward()
+    assert decoded.grad.abs().sum() > 0 and estimate.grad is None  # the estimate is a target
 
 
 def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
@@ -127,6 +134,22 @@ def test_reconstruction_stage_has_no_rate_and_motion_uses_the_warped_reference()
     assert warped_mse != pytest.approx(mse, rel=1e-3)  # D of the warped reference, not of x_hat
 
 
+def test_flow_loss_compares_the_decoded_flow_with_the_estimate() -> None:
+    model = small_model(Stage("f", 10, "flow", ["inter.mv_*"], flow_weight=0.5), quantization="ste")
+    frames = clips(1, 2)
+    kept = Estimate(mode="ste", keep=("decoded_flow", "estimated_flow"))
+    with torch.no_grad():
+        _, dpb = model.code_intra(frames[:, 0], (64, 64), 1, Estimate(mode="ste"))
+        model.inter.code(frames[:, 1], dpb, 1, kept)
+    flow_mse = torch.mean((kept.kept["decoded_flow"] - kept.kept["estimated_flow"]) ** 2).item()
+    assert flow_mse > 0
+    reference = model.estimate(frames[0], quality=1)
+    losses: list[torch.Tensor] = []
+    train_clip(model, frames, 1, 170.0, model.recipe.stages[0], model.recipe, losses.append)
+    mv_bpp = (reference.components["mv_y"][1] + reference.components["mv_z"][1]) / (64 * 64)
+    assert losses[0].item() == pytest.approx(0.5 * 170.0 * 0.5 * flow_mse + mv_bpp, rel=1e-4)
+
+
 def test_ms_ssim_distortion_at_192() -> None:
     x = clips(2, 2, size=192)[:, 0]
     x_hat = (x + 0.05 * torch.randn_like(x)).clamp(0, 1)
@@ -176,6 +199,11 @@ def test_model_bits_are_float32_under_autocast() -> None:
         model.inter.code(frames[1:], model.inter.start(x_hat, 0), 0, coder)
     assert set(coder.bits) == {"y", "z", "mv_y", "mv_z"}
     assert all(bits.dtype == torch.float32 for bits in coder.bits.values())
+
+
+def test_flow_weight_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="flow_weight"):
+        Stage("f", 10, "flow", flow_weight=0.0)
 
 
 def test_motion_loss_needs_the_warped_frame(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,6 +46,7 @@ def test_stage_is_a_function_of_the_step() -> None:
     assert [recipe.stage_index_at(step) for step in range(7)] == [0, 0, 0, 1, 1, 1, 1]
     assert recipe.stage_at(4).name == "b"
     assert recipe.stage_at(10**9).name == "b"  # the last stage continues past its steps
+    assert [recipe.stage_start(index) for index in range(2)] == [0, 3]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,16 @@ from training_testing import changed, clips, fit, parameters, small_model
 import lvc_zoo.models.codec
 from lvc_zoo.errors import ConfigError, InputError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
-from lvc_zoo.training import CONTEXTUAL_PARAMETERS, MOTION_PARAMETERS, Stage, TrainingRecipe, draw_clip, trainable_names
+from lvc_zoo.layers.flow import SpyNet
+from lvc_zoo.training import (
+    CONTEXTUAL_PARAMETERS,
+    MOTION_PARAMETERS,
+    Stage,
+    TrainingRecipe,
+    draw_clip,
+    initialise_flow,
+    trainable_names,
+)
 
 ENTROPY_MODEL = ("inter.hyperprior.*", "inter.temporal_prior_encoder.*", "inter.y_prior_fusion.*", "inter.y_spatial_prior.*")
 """The contextual entropy model: without a rate term it gets zero gradients."""
@@ -31,6 +40,8 @@ UNUSED_ON_THREE_FRAMES = ("inter.feature_adaptor.1.*", "inter.feature_adaptor.2.
     ("stage", "idle"),
     [
         (Stage("motion", 10, "motion", list(MOTION_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY),
+        # the flow network's estimate is the "flow" loss's target: no gradient reaches it
+        (Stage("flow", 10, "flow", list(MOTION_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY + ("inter.flow.*",)),
         (Stage("reconstruction", 10, "reconstruction", list(CONTEXTUAL_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY + ENTROPY_MODEL),
         (Stage("contextual", 10, "contextual", list(CONTEXTUAL_PARAMETERS), frames=2), SECOND_P_FRAME_ONLY),
         (Stage("all", 10, "all", ["*"], frames=3), UNUSED_ON_THREE_FRAMES),
@@ -137,6 +148,36 @@ def test_checkpoint_rebuilds_the_model_and_recipe(tmp_path: Path) -> None:
     assert restored.config == model.config
     assert restored.recipe == model.recipe
     assert all(torch.equal(a, b) for a, b in zip(restored.state_dict().values(), model.state_dict().values()))
+
+
+def test_flow_init_sets_the_flow_network_at_the_first_step_of_its_stage_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    steps: list[int] = []
+    real = lvc_zoo.models.codec.initialise_flow
+
+    def recording(model: DCVCDC, optimizer: torch.optim.Optimizer) -> None:
+        steps.append(model.global_step)
+        real(model, optimizer)
+
+    monkeypatch.setattr(lvc_zoo.models.codec, "initialise_flow", recording)
+    model = small_model(
+        Stage("a", 2, "motion", list(MOTION_PARAMETERS), lr=1e-3),
+        Stage("b", 5, "motion", ["inter.mv_*"], flow_init="gradient"),
+    )
+    run = fit(model, clips(4, 2), max_steps=4)
+    assert steps == [2]  # not again at step 3: a run resumed inside the stage keeps its trained flow
+    config = DCVCDCConfig.small()
+    expected = SpyNet(config.flow_levels, config.flow_channels)
+    expected.init_gradient_flow_()
+    got = model.inter.flow.state_dict()
+    assert all(torch.equal(got[name], value) for name, value in expected.state_dict().items())  # frozen in "b"
+    flow_parameters = {id(p) for p in model.inter.flow.parameters()}
+    assert not any(id(p) in flow_parameters for p in run.optimizers[0].state)  # stage a's Adam moments dropped
+
+
+def test_flow_init_needs_a_flow_network() -> None:
+    module = torch.nn.Linear(2, 2)
+    with pytest.raises(ConfigError, match="no SpyNet"):
+        initialise_flow(module, torch.optim.AdamW(module.parameters()))
 
 
 def test_bf16_mixed_training_step_is_finite() -> None:
