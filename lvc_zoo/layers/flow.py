@@ -41,12 +41,13 @@ class FlowLevel(nn.Module):
         - conv1 forms relu(+-c*It +- Ix) and the same with Iy (8 channels, c = `contrast`);
         - conv2 sums them to |c*It + Ix| - |c*It - Ix| = 2 sign(u) |Ix| min(c|u|, 1), box-averaged,
           and splits it into positive and negative parts (ReLU keeps both);
-        - conv3 and conv4 box-average the signed value again; conv5 scales it by `gain`.
+        - conv3, conv4 and conv5 box-average the signed value again; conv5 also scales it by `gain`.
 
         So the update is u weighted by the local gradient's size over a window of about
         4 * (kernel - 1) px, saturating beyond 1/c px. Other channels, the flow input and all
         biases are 0. [choice] The defaults were picked on pans of known shift over the
-        training photos of `recipes/demo_tiny.yaml` (never the held-out one).
+        training photos of `recipes/demo_tiny.yaml`, never the held-out one
+        (`training_runs/demo_tiny/flow_init_grid.py`).
 
         Raises:
             ValueError: widths below (8, 4, 4, 4) or an even kernel.

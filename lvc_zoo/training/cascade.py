@@ -12,10 +12,10 @@ stepped before the next group, whose references are carried over detached, so th
 held for backward is that of one group, however long the clip.
 
 The objective reads what it needs beyond x_hat from intermediates the P-frame network hands
-the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion", `DECODED_FLOW` and
-`ESTIMATED_FLOW` for "flow", and
-a model with a base layer `BASE_INPUT` and `BASE_FRAME` (SEVC), for "base", its "motion" and
-the base-reconstruction constraint of "all" stages with `base_weight` > 0.
+the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion",
+`DECODED_FLOW` and `ESTIMATED_FLOW` for "flow", and a model with a base layer `BASE_INPUT`
+and `BASE_FRAME` (SEVC), for "base", its "motion" and the base-reconstruction constraint of
+"all" stages with `base_weight` > 0.
 
 This module is duck-typed on `lvc_zoo.models.VideoCodec` (code_intra, inter, padded_size,
 padding_multiple); it never imports the models. I frames go through `code_intra`, which SEVC
