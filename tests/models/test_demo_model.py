@@ -5,8 +5,8 @@ panning (and zooming) across scikit-image's coffee photo, held out of training. 
 quality the clip goes through real files (encode -> stream -> decode) with the weights that
 ship inside the package, loaded with every network connection refused.
 
-Not asserted yet, because the weights shipped now (step 27,400) miss it, as the model card
-reports: at least 28 dB at the best quality (27.42 dB). It joins this file when training gets
+Not asserted yet, because the weights shipped now (step 35,100) miss it, as the model card
+reports: at least 28 dB at the best quality (27.84 dB). It joins this file when training gets
 there.
 """
 
