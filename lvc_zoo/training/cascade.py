@@ -211,7 +211,7 @@ def train_clip(
             x_hat,
             x,
             lmbda,
-            frame_weight(recipe.frame_weights, index),
+            frame_weight(stage.frame_weights or recipe.frame_weights, index),
             recipe.distortion,
             warped=kept[WARPED_FRAME][..., : size[0], : size[1]] if WARPED_FRAME in kept else None,
             base_recon=kept.get(BASE_FRAME),

@@ -108,6 +108,7 @@ class Stage:
     base_weight: float = 0.0
     flow_init: Literal["gradient"] | None = None
     flow_weight: float = 0.01
+    frame_weights: list[float] | None = None  # a plain default: stages pickled before it existed read None
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.frames < 1 or (self.group_size is not None and self.group_size < 1):
@@ -117,6 +118,8 @@ class Stage:
             )
         if self.loss != "intra" and self.frames < 2:
             raise ConfigError(f"Stage {self.name!r} trains P frames: set frames >= 2 (1 I + frames - 1 P), got {self.frames}.")
+        if self.frame_weights is not None and (not self.frame_weights or min(self.frame_weights) <= 0):
+            raise ConfigError(f"Stage {self.name!r}: frame_weights must be positive numbers, got {self.frame_weights}.")
         if self.flow_weight <= 0:
             raise ConfigError(f"Stage {self.name!r}: flow_weight must be > 0, got {self.flow_weight}.")
         if self.base_weight < 0 or (self.base_weight and self.loss != "all"):

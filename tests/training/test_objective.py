@@ -95,19 +95,26 @@ def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
     assert all(t.bpp.item() == pytest.approx(80 / full) for t in (base, motion, joint, plain))
 
 
-def test_clip_loss_equals_hand_computed_rd_cost() -> None:
+@pytest.mark.parametrize(
+    ("stage_weights", "weights"),
+    [
+        (None, [0.5, 1.2, 0.5, 0.9, 0.5]),  # the recipe's four weights cycle over frames 1..5
+        ([1.0, 2.0], [1.0, 2.0, 1.0, 2.0, 1.0]),  # a stage's own weights replace them
+    ],
+)
+def test_clip_loss_equals_hand_computed_rd_cost(stage_weights: list[float] | None, weights: list[float]) -> None:
     """The loss handed to the optimizer step is mean over P frames of w * lambda * MSE + bpp.
 
     "ste" quantization rounds in the forward pass, so `estimate` (which rounds) gives the
     same bits and reconstructions to compute it by hand.
     """
-    model = small_model(Stage("all", 10, "all", frames=6), quantization="ste", frame_weights=[0.5, 1.2, 0.5, 0.9])
+    stage = Stage("all", 10, "all", frames=6, frame_weights=stage_weights)
+    model = small_model(stage, quantization="ste", frame_weights=[0.5, 1.2, 0.5, 0.9])
     frames = clips(1, 6)
     losses: list[torch.Tensor] = []
     stats = train_clip(model, frames, 2, 380.0, model.recipe.stages[0], model.recipe, losses.append)
     reference = model.estimate(frames[0], quality=2)
     pixels = 64 * 64
-    weights = [0.5, 1.2, 0.5, 0.9, 0.5]  # frames 1..5: the four weights cycle
     expected = [
         w * 380.0 * torch.mean((reference.recon[i] - frames[0, i]) ** 2).item() + reference.bits[i] / pixels
         for i, w in zip(range(1, 6), weights)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from fnmatch import fnmatchcase
 
 import pytest
@@ -58,6 +59,8 @@ def test_stage_is_a_function_of_the_step() -> None:
         dict(frames=0, loss="intra"),
         dict(base_weight=-0.1),
         dict(base_weight=0.05, loss="base"),
+        dict(frame_weights=[]),
+        dict(frame_weights=[1.0, 0.0]),
     ],
 )
 def test_invalid_stage_is_a_config_error(kwargs: dict) -> None:
@@ -119,6 +122,16 @@ def test_a_recipe_continues_another_when_only_later_steps_change() -> None:
     assert not TrainingRecipe(stages=[Stage("a", 5, "motion", lr=1.0), b]).continues(trained, 1)
     assert not TrainingRecipe(lambdas=[1.0, 2.0, 3.0, 4.0], stages=[a, b]).continues(trained, 1)
     assert TrainingRecipe(stages=[Stage("z", 1, "all")]).continues(trained, 0)  # nothing has run yet
+
+
+def test_a_stage_pickled_before_frame_weights_existed_reads_none_and_still_continues() -> None:
+    old = Stage("a", 5, "all")
+    del old.__dict__["frame_weights"]  # what unpickling a checkpoint written before the field gives
+    revived = pickle.loads(pickle.dumps(old))
+    assert "frame_weights" not in revived.__dict__ and revived.frame_weights is None
+    trained = TrainingRecipe(stages=[revived])
+    assert TrainingRecipe(stages=[Stage("a", 5, "all"), Stage("b", 5, "all", frame_weights=[1.0])]).continues(trained, 5)
+    assert not TrainingRecipe(stages=[Stage("a", 5, "all", frame_weights=[1.0])]).continues(trained, 1)
 
 
 def test_steps_left_in_stage_count_to_the_next_stage_and_none_in_the_last() -> None:
