@@ -148,7 +148,8 @@ class TrainingRecipe:
             85/170/380/840 are OpenDCVCs' DCVC-DC values (MSE on [0, 1] frames).
         distortion: "mse" or "ms-ssim" (1 - MS-SSIM; frames must be >= 176 px).
         frame_weights: distortion weight of P frame k (k = 0, 1, ...) is
-            frame_weights[k % len]; [choice] OpenDCVCs' hierarchical [0.5, 1.2, 0.5, 0.9].
+            frame_weights[k % len]; [choice] OpenDCVCs' hierarchical [0.5, 1.2, 0.5, 0.9]. A stage
+            may replace them while it lasts (`Stage.frame_weights`).
         grad_clip: max global gradient norm before each optimizer step; None = no clipping.
         quantization: training relaxation of rounding, "noise" (additive uniform) or "ste".
         intra: "frozen" (the I codec runs without grad outside "intra" stages) or "trained".
