@@ -29,7 +29,7 @@ def widen() -> ModuleType:
 
 
 def _checkpoint(model: DCVCDC) -> dict:
-    """A checkpoint as Lightning writes it, with AdamW moments after one step on the I codec."""
+    """The parts of a Lightning checkpoint the script reads and writes, with AdamW moments after one step on the I codec."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     frame = torch.rand(1, 3, 32, 32)
     model.code_intra(frame, (32, 32), 1, Estimate(mode="noise"))[0].square().mean().backward()

@@ -2,8 +2,8 @@
 
 Why (session 13): the I codec of `dcvc_dc_tiny` caps every frame of the demo clip. Its 48-channel
 latent at 1/16 resolution keeps 48 numbers per 16x16x3 = 768 pixel values; a linear code of
-the same size (the first 48 principal components of 16x16 blocks of the training photos)
-reconstructs the held-out photo at only 28.25 dB, and the codec's unquantised autoencoder
+the same size (the first 48 principal components of 16x16 blocks of 8 training photos)
+reconstructs the demo clip's first frame at only 28.25 dB, and the codec's unquantised autoencoder
 reaches 27.9 dB, so no amount of rate (a doubled lambda, a finer quantiser) lifts it. 72
 channels raise that bound to 29.9 dB and keep the float16 weights under 10 MB (4.54 M
 parameters). Training a wider codec from scratch took about 20,000 CPU steps to get where
