@@ -131,11 +131,11 @@ MODELS: tuple[ModelSpec, ...] = (
         qualities=tuple(range(4)),
         aliases=("dcvc-dc-tiny",),
         bundled="weights/dcvc_dc_tiny",
-        files={"model.safetensors": "8318767d7b5d9146e0f48dd5ee9c186ab7104395099c7e5f3cb579367d86e288"},
+        files={"model.safetensors": "da6c47ce06fc7f120b35d59ff88e9ea5cef3a685e56fff2086cf6aec2e1871c2"},
         paper="Li, Li, Lu. Neural Video Compression with Diverse Contexts. CVPR 2023 (the architecture).",
         licence="MIT",
         description=(
-            "The demo model: DCVC-DC at reduced widths (3.3 M parameters), trained by lvc_zoo on camera "
+            "The demo model: DCVC-DC at reduced widths (4.5 M parameters), trained by lvc_zoo on camera "
             "pans across scikit-image's photos (recipes/demo_tiny.yaml); its weights ship in the package."
         ),
     ),

@@ -45,7 +45,7 @@ class DCVCDCConfig:
 
     @classmethod
     def tiny(cls) -> "DCVCDCConfig":
-        """The demo model's widths (`dcvc_dc_tiny`): about 3.3 M parameters, a 6.7 MB float16 weights file.
+        """The demo model's widths (`dcvc_dc_tiny`): about 4.5 M parameters, a 9.2 MB float16 weights file.
 
         Small enough to ship inside the package and to train on a CPU
         (recipes/demo_tiny.yaml), large enough for real compression of small clips.
@@ -53,5 +53,5 @@ class DCVCDCConfig:
         return cls(
             ch_1x=16, ch_2x=24, ch_4x=32, ch_8x=32, ch_16x=28, mv_channels=16, mv_hyper_channels=16,
             residual_channels=16, unet_channels=(16, 24, 32), flow_channels=(12, 24, 12, 8),
-            intra_channels=(64, 96), intra_latent_channels=48, intra_output_channels=16, align_groups=8,
+            intra_channels=(64, 96), intra_latent_channels=72, intra_output_channels=16, align_groups=8,
         )
