@@ -214,16 +214,17 @@ def run_decode(args: argparse.Namespace) -> int:
             raise BitstreamError(f"the header says {header.frame_count} frames of {header.width}x{header.height}; the stream is corrupt")
         spec = _spec_of_stream(header.model, header.quality)
         width, height = header.width, header.height
+        layer = None
         if args.base_layer_only:
-            if not hasattr(spec.builder, "base_layer_size"):
+            if not spec.builder.layers:
                 raise InputError(
                     f"--base-layer-only needs a two-layer model such as sevc; {args.input} was coded by "
                     f"{spec.name}, which has one layer: decode it without --base-layer-only"
                 )
-            height, width = spec.builder.base_layer_size(height, width)
+            layer = spec.builder.layers[0]
+            height, width = spec.builder.output_size((height, width), layer)
         codec = lvc_zoo.load(spec.name, header.quality, weights=args.weights, device=args.device)
-        # parses and verifies the whole stream first
-        decoded = codec.decode_frames(data, base_layer_only=True) if args.base_layer_only else codec.decode_frames(data)
+        decoded = codec.decode_frames(data, layer)  # parses and verifies the whole stream first
     except BitstreamError as err:
         raise type(err)(f"{args.input}: {err}") from None
     colour = ColourSpace(header.colour_matrix, header.colour_range)

@@ -35,7 +35,7 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,12 +48,11 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from .. import __version__
-from ..coding.coders import Decode, Encode
-from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..coding.bitstream import CodedFrame
 from ..data import pan_clip
 from ..errors import InputError
 from ..layers.entropy import Coder, Estimate
-from ..models.codec import VideoCodec
+from ..models.codec import CoderMap, VideoCodec
 from ..runtime import synchronize
 
 __all__ = [
@@ -305,26 +304,32 @@ def _timed_clip(
     types: Sequence[str],
     size: tuple[int, int],
     quality: int,
-    coder_for: Callable[[int], Coder],
-    finish: Callable[[TimedCoder], None] = lambda coder: None,
-) -> Iterator[tuple[Tensor, TimedCoder, _FrameTime]]:
-    """Each frame of the codec's coding loop, its timed coder, and its times.
+    coders_for: Callable[[int], CoderMap],
+    finish: Callable[[Mapping[str, TimedCoder]], None] = lambda coders: None,
+) -> Iterator[tuple[Tensor, Mapping[str, TimedCoder], _FrameTime]]:
+    """Each frame of the codec's coding loop, its timed coders by chunk, and its times.
 
-    `finish(coder)` runs after the frame's network (e.g. the encoder's flush) and counts as entropy.
+    Chunks that share one coder (estimation) share one `TimedCoder`. `finish(coders)` runs
+    after the frame's network (e.g. the encoder's flush) and counts as entropy coding.
     """
     device = codec.device
-    coders = lambda index: TimedCoder(coder_for(index), device)  # noqa: E731
-    clip = codec.code_clip(frames, types, size, quality, coders)  # the loop behind estimate / compress / decompress
+
+    def timed_coders(index: int) -> dict[str, TimedCoder]:
+        timed: dict[int, TimedCoder] = {}
+        return {name: timed.setdefault(id(coder), TimedCoder(coder, device)) for name, coder in coders_for(index).items()}
+
+    clip = codec.code_clip(frames, types, size, quality, timed_coders)  # the loop behind estimate / compress / decompress
     while True:
         synchronize(device)
         start = time.perf_counter()
         try:
-            x_hat, coder = next(clip)
+            x_hat, coders = next(clip)
         except StopIteration:
             return
-        coder.time(finish, coder)
+        distinct = list({id(coder): coder for coder in coders.values()}.values())
+        distinct[0].time(finish, coders)
         synchronize(device)
-        yield x_hat, coder, _FrameTime(time.perf_counter() - start, coder.seconds)
+        yield x_hat, coders, _FrameTime(time.perf_counter() - start, sum(coder.seconds for coder in distinct))
 
 
 def _run_once(codec: VideoCodec, frames: Tensor, types: list[str], quality: int) -> tuple[dict[str, list[_FrameTime]], bool]:
@@ -332,22 +337,25 @@ def _run_once(codec: VideoCodec, frames: Tensor, types: list[str], quality: int)
     size = (frames.shape[-2], frames.shape[-1])
     times: dict[str, list[_FrameTime]] = {}
     with torch.inference_mode():
-        estimated = _timed_clip(codec, frames, types, size, quality, lambda _: Estimate(mode="round"))
+        estimated = _timed_clip(
+            codec, frames, types, size, quality, lambda index: codec.shared_coders(types[index], Estimate(mode="round"))
+        )
         times["estimate"] = [t for _, _, t in estimated]
 
-        payloads: list[bytes] = []
+        coded: list[CodedFrame] = []
         recons: list[Tensor] = []
 
-        def flush(coder: TimedCoder) -> None:
-            payloads.append(coder.writer.finish())
+        def flush(coders: Mapping[str, TimedCoder]) -> None:
+            chunks = {name: coder.writer.finish() for name, coder in coders.items()}
+            coded.append(CodedFrame(types[len(coded)], chunks))
 
-        encoded = _timed_clip(codec, frames, types, size, quality, lambda _: Encode(ChunkWriter()), flush)
+        encoded = _timed_clip(codec, frames, types, size, quality, lambda index: codec.encode_coders(types[index]), flush)
         times["encode"] = []
         for x_hat, _, frame_time in encoded:
             recons.append(x_hat)
             times["encode"].append(frame_time)
 
-        decoded = _timed_clip(codec, None, types, size, quality, lambda index: Decode(ChunkReader(payloads[index])))
+        decoded = _timed_clip(codec, None, types, size, quality, lambda index: codec.decode_coders(coded[index]))
         times["decode"] = []
         exact = True
         for index, (x_hat, _, frame_time) in enumerate(decoded):

@@ -1,24 +1,33 @@
 """`VideoCodec`: the LightningModule every video codec of the zoo subclasses.
 
 A codec is an intra (I-frame) network and an inter (P-frame) network driven by one loop,
-the official DCVC test loop:
+the official DCVC test loop, which serves estimation, encoding, decoding and training:
 
-    frame 0 (and every `intra_period`-th) ─► intra.code ─► x_hat ─► inter.start(x_hat) ─► dpb
-    other frames                          ─► inter.code(x, dpb) ─► x_hat, dpb
+    frame 0 (and every `intra_period`-th) ─► code_intra ─► x_hat, dpb = inter.start(x_hat)
+    other frames                          ─► code_inter(x, dpb) ─► x_hat, next dpb
+
+`code_frame` is the per-frame step; `code_clip` runs it over a clip and the training
+cascade (`lvc_zoo.training.cascade`) over a batch of clips. A frame codes any number of
+named chunks (`chunk_names`): single-layer codecs one `FRAME_CHUNK`, SEVC a "base" and an
+"enhancement" chunk per P frame. Each chunk gets its own `Coder` (a `CoderMap`): estimation
+and training hand one `Estimate` to every chunk, encoding one `Encode` with its own writer
+per chunk, decoding one `Decode` per chunk it needs. A model with `layers` (SEVC: "base")
+can be decoded up to one of them, reading only that layer's chunks. A model extends the
+loop only through `chunk_names`, `output_size`, `code_intra` / `code_inter` and the
+buffer type its inter network returns; it never re-implements the loop.
 
 Frames are replicate-padded on the right and bottom to the model's padding multiple before
 coding and cropped back afterwards. Both networks return reconstructions clamped to [0, 1],
 so the reference a P frame reads is the clamped picture (the official loop clamps the I
-reconstruction in place). The same `code()` of each network serves estimation now and
-encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
+reconstruction in place).
 
-Training (Lightning, manual optimization) codes training clips through the same `code()`
-with `Estimate(mode=recipe.quantization)`; the logic lives in `lvc_zoo.training` and the
-methods here only wire it to Lightning: `training_step` applies the stage in force at
-`global_step` (trainable parameters, lr), draws the batch's quality and clip start from
-(recipe.seed, global_step), and lets `lvc_zoo.training.train_clip` back-propagate and step
-once per PCFS group; `on_before_optimizer_step` clips the gradient norm (after AMP unscaling);
-`validation_step` estimates every quality with `Estimate("round")`.
+Training (Lightning, manual optimization) codes training clips through the same
+`code_frame` with `Estimate(mode=recipe.quantization)`; the logic lives in
+`lvc_zoo.training` and the methods here only wire it to Lightning: `training_step` applies
+the stage in force at `global_step` (trainable parameters, lr), draws the batch's quality
+and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
+back-propagate and step once per PCFS group; `on_before_optimizer_step` clips the gradient
+norm (after AMP unscaling); `validation_step` estimates every quality with `Estimate("round")`.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -51,11 +60,17 @@ from ..training import (
     validate_clip,
 )
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "IntraNetwork", "InterNetwork", "psnr", "require_quality"]
+__all__ = [
+    "VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "CoderMap", "IntraNetwork",
+    "InterNetwork", "psnr", "require_quality",
+]
 
 
 FRAME_CHUNK = "frame"
-"""Name of the one chunk per frame of single-layer codecs (SEVC adds base / enhancement chunks)."""
+"""Name of the one chunk per frame of single-layer codecs (and of every codec's I frames so far)."""
+
+CoderMap = Mapping[str, Coder]
+"""A frame's coders by chunk name (`VideoCodec.chunk_names`)."""
 
 
 class IntraNetwork(Protocol):
@@ -182,6 +197,8 @@ class VideoCodec(L.LightningModule):
     model_name: ClassVar[str] = ""
     #: the frozen config dataclass the subclass takes (`config.json` stores it; tests build it small).
     config_class: ClassVar[type]
+    #: layers that decoding can stop at, lowest first (SEVC: ("base",)); empty for single-layer codecs.
+    layers: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Allow the subclass's config in checkpoints loaded with torch.load(weights_only=True)."""
@@ -390,19 +407,71 @@ class VideoCodec(L.LightningModule):
         self.log(f"{prefix}/loss", math.fsum(losses) / len(losses), prog_bar=True, **log)
 
     # ----------------------------------------------------------------------------- coding
-    def code_intra(self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder, index: int = 0) -> tuple[Tensor, Any]:
-        """Code an I frame and start the P-frame buffer from it (the loop and training both use it).
+    def chunk_names(self, frame_type: str, layer: str | None = None) -> tuple[str, ...]:
+        """The named chunks a frame of `frame_type` ("I" or "P") codes, or needs to decode up to `layer`.
+
+        Single-layer codecs code one `FRAME_CHUNK` per frame; a model with several chunks
+        (SEVC: "base" and "enhancement" on P frames) overrides this and `layers`.
+        """
+        return (FRAME_CHUNK,)
+
+    @classmethod
+    def output_size(cls, size: tuple[int, int], layer: str | None = None) -> tuple[int, int]:
+        """(H, W) of the frames decoded up to `layer` from a size[0] x size[1] video (all layers: `size`)."""
+        return size
+
+    def code_frame(
+        self,
+        x: Tensor | None,
+        frame_type: str,
+        dpb: Any,
+        size: tuple[int, int],
+        quality: int,
+        coders: CoderMap,
+        index: int,
+        layer: str | None = None,
+    ) -> tuple[Tensor, Any]:
+        """Code one padded frame: the per-frame step of the coding loop and of training.
 
         Args:
             x: (B, 3, H, W) frame padded to `padding_multiple`, or None when decoding.
+            frame_type: "I" or "P".
+            dpb: the buffer after the previous frame (ignored by I frames).
             size: (H, W) of the padded frame.
             quality: one of `self.qualities`.
-            coder: the frame's coder.
+            coders: the frame's coder per chunk name (`chunk_names`); one `Estimate` may serve
+                every chunk.
             index: display index of the frame.
-        Returns: the clamped (B, 3, H, W) reconstruction and the buffer after it.
+            layer: decode only up to this layer (one of `layers`); None = all of them.
+        Returns: the clamped (B, 3, h, w) reconstruction (the layer's size when `layer` is
+            given) and the buffer after the frame.
         """
-        x_hat = self.intra.code(x, size, quality, coder)
+        if frame_type == "I":
+            return self.code_intra(x, size, quality, coders, index, layer)
+        return self.code_inter(x, dpb, quality, coders, layer)
+
+    def code_intra(
+        self, x: Tensor | None, size: tuple[int, int], quality: int, coders: CoderMap, index: int, layer: str | None = None
+    ) -> tuple[Tensor, Any]:
+        """Code an I frame and start the P-frame buffer from it (see `code_frame`)."""
+        x_hat = self.intra.code(x, size, quality, coders[FRAME_CHUNK])
         return x_hat, self.inter.start(x_hat, index)
+
+    def code_inter(self, x: Tensor | None, dpb: Any, quality: int, coders: CoderMap, layer: str | None = None) -> tuple[Tensor, Any]:
+        """Code a P frame against `dpb` (see `code_frame`)."""
+        return self.inter.code(x, dpb, quality, coders[FRAME_CHUNK])
+
+    def shared_coders(self, frame_type: str, coder: Coder) -> CoderMap:
+        """One coder for every chunk of a frame (estimation and training count all bits together)."""
+        return dict.fromkeys(self.chunk_names(frame_type), coder)
+
+    def encode_coders(self, frame_type: str) -> dict[str, Encode]:
+        """A fresh `Encode` with its own chunk writer for every chunk of a frame."""
+        return {name: Encode(ChunkWriter()) for name in self.chunk_names(frame_type)}
+
+    def decode_coders(self, frame: CodedFrame, layer: str | None = None) -> dict[str, Decode]:
+        """A `Decode` reading each chunk that decoding `frame` up to `layer` needs."""
+        return {name: Decode(ChunkReader(frame.chunks[name])) for name in self.chunk_names(frame.frame_type, layer)}
 
     def code_clip(
         self,
@@ -410,11 +479,12 @@ class VideoCodec(L.LightningModule):
         types: Sequence[str],
         size: tuple[int, int],
         quality: int,
-        coder_for: Callable[[int], Coder],
-    ) -> Iterator[tuple[Tensor, Coder]]:
-        """The one coding loop behind estimate, encode and decode (frames is None when decoding).
+        coders_for: Callable[[int], CoderMap],
+        layer: str | None = None,
+    ) -> Iterator[tuple[Tensor, CoderMap]]:
+        """The one coding loop behind estimate, encode, decode and validation (frames is None when decoding).
 
-        Public for tools that bring their own `Coder` (e.g. `lvc-zoo bench` times the coders'
+        Public for tools that bring their own coders (e.g. `lvc-zoo bench` times the coders'
         calls); everything else uses the methods built on it.
 
         Args:
@@ -422,21 +492,20 @@ class VideoCodec(L.LightningModule):
             types: "I" or "P" per frame.
             size: (H, W) before padding.
             quality: one of `self.qualities` (not checked here).
-            coder_for: the `Coder` for frame index i.
-        Yields: each frame's (1, 3, H, W) clamped reconstruction, cropped to `size`, and the
-            coder that coded it.
+            coders_for: frame index -> its coders by chunk name (`shared_coders`,
+                `encode_coders`, `decode_coders`).
+            layer: decode only up to this layer (one of `layers`; not checked here).
+        Yields: each frame's (1, 3, h, w) clamped reconstruction, cropped to
+            `output_size(size, layer)`, and the coders that coded it.
         """
-        h, w = size
-        padded = self.padded_size(h, w)
+        h, w = self.output_size(size, layer)
+        padded = self.padded_size(*size)
         dpb = None
         for index, frame_type in enumerate(types):
             x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
-            coder = coder_for(index)
-            if frame_type == "I":
-                x_hat, dpb = self.code_intra(x, padded, quality, coder, index)
-            else:
-                x_hat, dpb = self.inter.code(x, dpb, quality, coder)
-            yield x_hat[..., :h, :w], coder
+            coders = coders_for(index)
+            x_hat, dpb = self.code_frame(x, frame_type, dpb, padded, quality, coders, index, layer)
+            yield x_hat[..., :h, :w], coders
 
     def estimate_frames(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> Iterator[FrameEstimate]:
         """Estimate frame by frame, yielding each frame's result as soon as it is coded.
@@ -451,8 +520,9 @@ class VideoCodec(L.LightningModule):
     @torch.inference_mode()
     def _estimate_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[FrameEstimate]:
         types = self.frame_types(frames.shape[0], intra_period)
-        clip = self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, lambda _: Estimate(mode="round"))
-        for index, (x_hat, coder) in enumerate(clip):
+        coders_for = lambda index: self.shared_coders(types[index], Estimate(mode="round"))  # noqa: E731
+        for index, (x_hat, coders) in enumerate(self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, coders_for)):
+            coder = next(iter(coders.values()))
             components = {tag: float(bits) for tag, bits in coder.bits.items()}
             yield FrameEstimate(index, types[index], x_hat, float(coder.total_bits()), components, psnr(x_hat, frames[index : index + 1]))
 
@@ -490,14 +560,13 @@ class VideoCodec(L.LightningModule):
     @torch.inference_mode()
     def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
         types = self.frame_types(frames.shape[0], intra_period)
-        coder_for = lambda _: Encode(ChunkWriter())  # noqa: E731 - one fresh chunk per frame
-        for index, (x_hat, coder) in enumerate(self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, coder_for)):
-            payload = coder.writer.finish()
+        coders_for = lambda index: self.encode_coders(types[index])  # noqa: E731
+        for index, (x_hat, coders) in enumerate(self.code_clip(frames, types, tuple(frames.shape[-2:]), quality, coders_for)):
             yield EncodedFrame(
-                CodedFrame(types[index], {FRAME_CHUNK: payload}),
+                CodedFrame(types[index], {name: coder.writer.finish() for name, coder in coders.items()}),
                 recon=x_hat,
-                estimated_bits=float(coder.total_bits()),
-                ideal_bits=coder.writer.ideal_bits,
+                estimated_bits=sum(float(coder.total_bits()) for coder in coders.values()),
+                ideal_bits=sum(coder.writer.ideal_bits for coder in coders.values()),
             )
 
     def stream_header(self, frames: Tensor, quality: int, intra_period: int, **info: Any) -> StreamHeader:
@@ -547,33 +616,45 @@ class VideoCodec(L.LightningModule):
         if header.quality not in self.qualities:
             raise BitstreamError(f"the stream's quality {header.quality} is not one of {list(self.qualities)}; it is corrupt")
 
-    def decode_frames(self, data: bytes) -> Iterator[Tensor]:
-        """Decode a bitstream frame by frame; yields (1, 3, H, W) reconstructions in [0, 1].
+    def decode_frames(self, data: bytes, layer: str | None = None) -> Iterator[Tensor]:
+        """Decode a bitstream frame by frame; yields (1, 3, h, w) reconstructions in [0, 1].
 
-        The whole stream is parsed and verified (magic, version, model, weights, CRCs) before
-        the first frame is decoded.
+        Args:
+            data: a stream written by `compress`.
+            layer: decode only up to this layer (one of `layers`, e.g. SEVC's "base"); the
+                frames then come out at `output_size(size, layer)`. None decodes everything.
+        The whole stream is parsed and verified (magic, version, model, weights, CRCs, chunks)
+        before the first frame is decoded.
         """
+        if layer is not None and layer not in self.layers:
+            layers = f"its layers are {list(self.layers)}" if self.layers else "it has one layer: pass no layer"
+            raise InputError(f"{self.model_name or type(self).__name__} cannot decode up to layer {layer!r}; {layers}.")
         header, coded = read_stream(data)
         self.check_stream(header)
         if coded and coded[0].frame_type != "I":
             raise BitstreamError("the stream's first frame is not an I frame; it is corrupt")
         for index, frame in enumerate(coded):
-            if FRAME_CHUNK not in frame.chunks:
-                raise BitstreamError(f"frame {index} has no {FRAME_CHUNK!r} chunk; the stream is corrupt")
-        return self._decode_frames(header, coded)
+            missing = [name for name in self.chunk_names(frame.frame_type) if name not in frame.chunks]  # all layers'
+            if missing:
+                raise BitstreamError(f"frame {index} has no {missing[0]!r} chunk; the stream is corrupt")
+        return self._decode_frames(header, coded, layer)
 
     @torch.inference_mode()
-    def _decode_frames(self, header: StreamHeader, coded: list[CodedFrame]) -> Iterator[Tensor]:
+    def _decode_frames(self, header: StreamHeader, coded: list[CodedFrame], layer: str | None) -> Iterator[Tensor]:
         types = [frame.frame_type for frame in coded]
-        coder_for = lambda index: Decode(ChunkReader(coded[index].chunks[FRAME_CHUNK]))  # noqa: E731
-        for x_hat, _ in self.code_clip(None, types, (header.height, header.width), header.quality, coder_for):
+        coders_for = lambda index: self.decode_coders(coded[index], layer)  # noqa: E731
+        for x_hat, _ in self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer):
             yield x_hat
 
-    def decompress(self, data: bytes) -> Tensor:
+    def decompress(self, data: bytes, layer: str | None = None) -> Tensor:
         """Decode an lvc_zoo bitstream into (T, 3, H, W) RGB frames in [0, 1].
 
+        Args:
+            data: a stream written by `compress`.
+            layer: decode only up to this layer (see `decode_frames`); None decodes everything.
         Raises:
             BitstreamError: truncated or corrupt data, or a newer format version.
             ModelMismatchError: the stream was written by another model or other weights.
+            InputError: `layer` is not one of the model's layers.
         """
-        return torch.cat(list(self.decode_frames(data)))
+        return torch.cat(list(self.decode_frames(data, layer)))

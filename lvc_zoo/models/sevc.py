@@ -59,23 +59,19 @@ reconstructed loss forms and every [choice] are in `lvc_zoo.training.objective` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
 
-from ..coding.bitstream import CodedFrame, StreamHeader, read_stream
-from ..coding.coders import Decode, Encode
-from ..coding.entropy_coder import ChunkReader, ChunkWriter
-from ..errors import BitstreamError
 from ..layers import DepthConvBlock, QScale, QuadtreePrior, pad_to_multiple, warp
 from ..layers.entropy import Coder, Distribution, FactorizedBitEstimator, keep_intermediate
 from ..layers.resize import imresize
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
 from ..training.objective import BASE_TAG_PREFIX
-from .codec import FRAME_CHUNK, EncodedFrame, VideoCodec
+from .codec import FRAME_CHUNK, CoderMap, VideoCodec
 from .dcvc_dc import DPB, FEATURE_ADAPTOR_CYCLE, ContextualDecoder, ContextualEncoder, DCVCDCInter, ReconGeneration
 from .intra import DCVCDCIntra
 from .sevc_config import SEVCConfig
@@ -88,6 +84,7 @@ __all__ = [
     "TwoLayerDPB",
     "EnhancementCodec",
     "TaggedCoder",
+    "BASE_LAYER",
     "BASE_CHUNK",
     "ENHANCEMENT_CHUNK",
     "BASE_SCALE",
@@ -102,6 +99,8 @@ __all__ = [
     "default_recipe",
 ]
 
+BASE_LAYER = "base"
+"""The layer decoding can stop at (`SEVC.layers`): the 4x-downscaled video."""
 BASE_CHUNK = "base"
 """Chunk of a P frame that holds its base layer (decodable alone)."""
 ENHANCEMENT_CHUNK = "enhancement"
@@ -132,10 +131,6 @@ SEVC_LAMBDAS: tuple[float, ...] = (50.0, 95.0, 200.0, 400.0)
 """lambda of qualities 0..3 (Section 4.1)."""
 BASE_RECONSTRUCTION_WEIGHT = 0.05
 """alpha of Eq. 5, the base-reconstruction constraint of the joint optimisation ([choice]: Table 6's best BD-rate)."""
-
-CoderMap = Mapping[str, Coder]
-"""A frame's coders by chunk name: `FRAME_CHUNK` for I frames, `BASE_CHUNK` (+ `ENHANCEMENT_CHUNK`) for P frames."""
-
 
 def _pad_zeros(x: Tensor, multiple: int) -> Tensor:
     """Zero-pad (B, C, H, W) on the right and bottom to a multiple of `multiple`."""
@@ -393,6 +388,7 @@ class SEVC(VideoCodec):
 
     model_name = "sevc"
     config_class = SEVCConfig
+    layers = (BASE_LAYER,)
 
     def __init__(
         self,
@@ -412,152 +408,58 @@ class SEVC(VideoCodec):
             init_from=init_from,
         )
 
-    @staticmethod
-    def chunk_names(frame_type: str, base_layer_only: bool = False) -> tuple[str, ...]:
-        """The chunks a frame of `frame_type` ("I" or "P") has, or needs for a base-layer-only decode."""
+    def chunk_names(self, frame_type: str, layer: str | None = None) -> tuple[str, ...]:
+        """I frames code one `FRAME_CHUNK`; P frames a base and an enhancement chunk (the base alone up to "base")."""
         if frame_type == "I":
             return (FRAME_CHUNK,)
-        return (BASE_CHUNK,) if base_layer_only else (BASE_CHUNK, ENHANCEMENT_CHUNK)
+        return (BASE_CHUNK,) if layer == BASE_LAYER else (BASE_CHUNK, ENHANCEMENT_CHUNK)
 
-    @staticmethod
-    def base_layer_size(height: int, width: int) -> tuple[int, int]:
-        """(h, w) of the base-layer video of a height x width one: (ceil(H/4), ceil(W/4))."""
-        return -(-height // BASE_SCALE), -(-width // BASE_SCALE)
-
-    def code_layers(
-        self,
-        frames: Tensor | None,
-        types: Sequence[str],
-        size: tuple[int, int],
-        quality: int,
-        coders_for: Callable[[int], CoderMap],
-        base_layer_only: bool = False,
-    ) -> Iterator[tuple[Tensor, CoderMap]]:
-        """SEVC's coding loop (the official test loop), with one coder per chunk.
-
-        Args:
-            frames: (T, 3, H, W) RGB in [0, 1], or None when decoding.
-            types: "I" or "P" per frame.
-            size: (H, W) before padding.
-            quality: one of `self.qualities` (not checked here).
-            coders_for: frame index -> its coders by chunk name (see `chunk_names`).
-            base_layer_only: run only the base layer on P frames (decoding); frames come out
-                at `base_layer_size`.
-        Yields: each frame's (1, 3, h, w) clamped reconstruction, cropped to `size` (or to the
-            base-layer size), and the coders that coded it.
-        """
-        h, w = self.base_layer_size(*size) if base_layer_only else size
-        padded = self.padded_size(*size)
-        dpb = None
-        for index, frame_type in enumerate(types):
-            x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
-            coders = coders_for(index)
-            if frame_type == "I":
-                x_hat, dpb = self.code_intra(x, padded, quality, coders[FRAME_CHUNK], index, base_layer_only)
-            else:
-                x_hat, dpb = self.inter.code(x, dpb, quality, coders[BASE_CHUNK], coders.get(ENHANCEMENT_CHUNK))
-            yield x_hat[..., :h, :w], coders
+    @classmethod
+    def output_size(cls, size: tuple[int, int], layer: str | None = None) -> tuple[int, int]:
+        """(H, W), or (ceil(H/4), ceil(W/4)) for the base layer: the part of it that images the picture."""
+        if layer == BASE_LAYER:
+            return -(-size[0] // BASE_SCALE), -(-size[1] // BASE_SCALE)
+        return size
 
     def code_intra(
-        self, x: Tensor | None, size: tuple[int, int], quality: int, coder: Coder, index: int = 0, base_only: bool = False
+        self, x: Tensor | None, size: tuple[int, int], quality: int, coders: CoderMap, index: int, layer: str | None = None
     ) -> tuple[Tensor, TwoLayerDPB]:
-        """Code an I frame and start both layers' buffers from it (training uses it too).
+        """Code an I frame and start both layers' buffers from it.
 
         Args:
             x: (B, 3, Hp, Wp) frame padded to a multiple of 16, or None when decoding.
             size: (Hp, Wp).
             quality: q-scale anchor.
-            coder: the frame's coder (tags "i_y", "i_z").
+            coders: the frame's coders; `FRAME_CHUNK`'s records tags "i_y", "i_z".
             index: display index of the frame.
-            base_only: start a base-only buffer (decoding the base layer alone).
+            layer: `BASE_LAYER` starts a base-only buffer (decoding the base layer alone).
         Returns: the clamped reconstruction ((B, 3, Hp, Wp), or the clamped base reference
-            when `base_only`) and the buffer. The base reference is derived from the
-            reconstruction before the clamp, as in the official code.
+            when decoding the base layer) and the buffer. The base reference is derived from
+            the reconstruction before the clamp, as in the official code.
         """
-        x_hat = self.intra.reconstruct(x, size, quality, TaggedCoder(coder, INTRA_TAG_PREFIX))
+        x_hat = self.intra.reconstruct(x, size, quality, TaggedCoder(coders[FRAME_CHUNK], INTRA_TAG_PREFIX))
+        base_only = layer == BASE_LAYER
         dpb = self.inter.start(x_hat, index, base_only=base_only)
         return (dpb.base.frame.clamp(0, 1) if base_only else dpb.frame), dpb
 
-    def code_clip(
-        self,
-        frames: Tensor | None,
-        types: Sequence[str],
-        size: tuple[int, int],
-        quality: int,
-        coder_for: Callable[[int], Coder],
-    ) -> Iterator[tuple[Tensor, Coder]]:
-        """`VideoCodec.code_clip` with one coder per frame for both layers.
+    def code_inter(
+        self, x: Tensor | None, dpb: TwoLayerDPB, quality: int, coders: CoderMap, layer: str | None = None
+    ) -> tuple[Tensor, TwoLayerDPB]:
+        """Code a P frame: its base layer into `BASE_CHUNK`, its enhancement layer into `ENHANCEMENT_CHUNK`.
 
-        The coder records the bits of I frames under "i_*", of the base layer under "bl_*"
-        and of the enhancement layer under "el_*". Arguments and yields as in `VideoCodec`.
+        A base-only buffer (see `code_intra`) runs the base layer alone.
         """
-        frame_coders: dict[int, Coder] = {}
+        return self.inter.code(x, dpb, quality, coders[BASE_CHUNK], coders.get(ENHANCEMENT_CHUNK))
 
-        def coders_for(index: int) -> CoderMap:
-            frame_coders[index] = coder_for(index)
-            return dict.fromkeys(self.chunk_names(types[index]), frame_coders[index])
+    def decode_frames(self, data: bytes, layer: str | None = None, base_layer_only: bool = False) -> Iterator[Tensor]:
+        """`VideoCodec.decode_frames`; `base_layer_only=True` is `layer=BASE_LAYER`.
 
-        for index, (x_hat, _) in enumerate(self.code_layers(frames, types, size, quality, coders_for)):
-            yield x_hat, frame_coders.pop(index)
-
-    @torch.inference_mode()
-    def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
-        types = self.frame_types(frames.shape[0], intra_period)
-
-        def coders_for(index: int) -> dict[str, Encode]:
-            return {name: Encode(ChunkWriter()) for name in self.chunk_names(types[index])}
-
-        for index, (x_hat, coders) in enumerate(self.code_layers(frames, types, tuple(frames.shape[-2:]), quality, coders_for)):
-            chunks = {name: coder.writer.finish() for name, coder in coders.items()}
-            yield EncodedFrame(
-                CodedFrame(types[index], chunks),
-                recon=x_hat,
-                estimated_bits=sum(float(coder.total_bits()) for coder in coders.values()),
-                ideal_bits=sum(coder.writer.ideal_bits for coder in coders.values()),
-            )
-
-    def decode_frames(self, data: bytes, base_layer_only: bool = False) -> Iterator[Tensor]:
-        """Decode a bitstream frame by frame; yields (1, 3, h, w) reconstructions in [0, 1].
-
-        Args:
-            data: a stream written by `compress`.
-            base_layer_only: decode only the base layer of P frames: the low-resolution video,
-                (1, 3, ceil(H/4), ceil(W/4)) per frame. I frames are still decoded at full
-                resolution, because the base layer's reference is derived from them.
-        The whole stream is parsed and verified (magic, version, model, weights, CRCs, chunks)
-        before the first frame is decoded.
+        Decoding the base layer gives the low-resolution video, (1, 3, ceil(H/4), ceil(W/4))
+        per frame, without running the enhancement layer on P frames. I frames are still
+        decoded at full resolution, because the base layer's reference is derived from them.
         """
-        header, coded = read_stream(data)
-        self.check_stream(header)
-        if coded and coded[0].frame_type != "I":
-            raise BitstreamError("the stream's first frame is not an I frame; it is corrupt")
-        for index, frame in enumerate(coded):
-            missing = [name for name in self.chunk_names(frame.frame_type) if name not in frame.chunks]
-            if missing:
-                raise BitstreamError(f"frame {index} has no {missing[0]!r} chunk; the stream is corrupt")
-        return self._decode_layers(header, coded, base_layer_only)
+        return super().decode_frames(data, BASE_LAYER if base_layer_only else layer)
 
-    @torch.inference_mode()
-    def _decode_layers(self, header: StreamHeader, coded: list[CodedFrame], base_layer_only: bool) -> Iterator[Tensor]:
-        types = [frame.frame_type for frame in coded]
-
-        def coders_for(index: int) -> dict[str, Decode]:
-            names = self.chunk_names(types[index], base_layer_only)
-            return {name: Decode(ChunkReader(coded[index].chunks[name])) for name in names}
-
-        size = (header.height, header.width)
-        for x_hat, _ in self.code_layers(None, types, size, header.quality, coders_for, base_layer_only):
-            yield x_hat
-
-    def decompress(self, data: bytes, base_layer_only: bool = False) -> Tensor:
-        """Decode an lvc_zoo bitstream into (T, 3, H, W) RGB frames in [0, 1].
-
-        Args:
-            data: a stream written by `compress`.
-            base_layer_only: return the base-layer video, (T, 3, ceil(H/4), ceil(W/4)), without
-                running the enhancement layer (see `decode_frames`).
-        Raises:
-            BitstreamError: truncated or corrupt data, or a newer format version.
-            ModelMismatchError: the stream was written by another model or other weights.
-        """
-        return torch.cat(list(self.decode_frames(data, base_layer_only)))
+    def decompress(self, data: bytes, layer: str | None = None, base_layer_only: bool = False) -> Tensor:
+        """`VideoCodec.decompress`; `base_layer_only=True` returns the base-layer video (see `decode_frames`)."""
+        return super().decompress(data, BASE_LAYER if base_layer_only else layer)

@@ -17,9 +17,9 @@ the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for 
 and `BASE_FRAME` (SEVC), for "base", its "motion" and the base-reconstruction constraint of
 "all" stages with `base_weight` > 0.
 
-This module is duck-typed on `lvc_zoo.models.VideoCodec` (code_intra, inter, padded_size,
-padding_multiple); it never imports the models. I frames go through `code_intra`, which SEVC
-overrides (its base reference comes from the I reconstruction before the clamp).
+This module is duck-typed on `lvc_zoo.models.VideoCodec` (code_frame, shared_coders,
+padded_size, padding_multiple); it never imports the models. Every frame goes through the
+codec's per-frame step `code_frame`, the one that estimation, encoding and decoding use.
 """
 
 from __future__ import annotations
@@ -125,11 +125,13 @@ def _psnr(mse: Tensor) -> Tensor:
 
 
 def _code_frame(codec: Any, x: Tensor, index: int, dpb: Any, size: tuple[int, int], quality: int, coder: Estimate) -> tuple[Tensor, Any]:
-    """Code padded frame `index` (I when 0) and return (x_hat cropped to `size`, next dpb)."""
-    if index > 0:
-        x_hat, dpb = codec.inter.code(x, dpb, quality, coder)
-    else:
-        x_hat, dpb = codec.code_intra(x, codec.padded_size(*size), quality, coder)
+    """Code padded frame `index` (I when 0) with the codec's per-frame step (`VideoCodec.code_frame`).
+
+    Every chunk of the frame shares `coder`. Returns (x_hat cropped to `size`, next dpb).
+    """
+    frame_type = "I" if index == 0 else "P"
+    coders = codec.shared_coders(frame_type, coder)
+    x_hat, dpb = codec.code_frame(x, frame_type, dpb, codec.padded_size(*size), quality, coders, index)
     return x_hat[..., : size[0], : size[1]], dpb
 
 

@@ -146,7 +146,7 @@ def test_flow_loss_compares_the_decoded_flow_with_the_estimate() -> None:
     frames = clips(1, 2)
     kept = Estimate(mode="ste", keep=("decoded_flow", "estimated_flow"))
     with torch.no_grad():
-        _, dpb = model.code_intra(frames[:, 0], (64, 64), 1, Estimate(mode="ste"))
+        _, dpb = model.code_frame(frames[:, 0], "I", None, (64, 64), 1, model.shared_coders("I", Estimate(mode="ste")), 0)
         model.inter.code(frames[:, 1], dpb, 1, kept)
     flow_mse = torch.mean((kept.kept["decoded_flow"] - kept.kept["estimated_flow"]) ** 2).item()
     assert flow_mse > 0

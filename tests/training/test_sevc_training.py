@@ -137,7 +137,7 @@ def test_motion_loss_is_the_base_layer_warped_reference() -> None:
     model = small_sevc(Stage("motion", 10, "motion", ["inter.base.flow.*"], frames=2), quantization="ste").eval()
     frames = clips(1, 2)
     with torch.no_grad():
-        _, dpb = model.code_intra(frames[:, 0], (64, 64), QUALITY, Estimate())
+        _, dpb = model.code_frame(frames[:, 0], "I", None, (64, 64), QUALITY, model.shared_coders("I", Estimate()), 0)
         coder = Estimate()
         _, after = model.inter.code(frames[:, 1], dpb, QUALITY, coder)
     warped = warp(dpb.base.frame, after.base.mv_hat)

@@ -32,7 +32,7 @@ def _checkpoint(model: DCVCDC) -> dict:
     """The parts of a Lightning checkpoint the script reads and writes, with AdamW moments after one step on the I codec."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     frame = torch.rand(1, 3, 32, 32)
-    model.code_intra(frame, (32, 32), 1, Estimate(mode="noise"))[0].square().mean().backward()
+    model.code_frame(frame, "I", None, (32, 32), 1, model.shared_coders("I", Estimate(mode="noise")), 0)[0].square().mean().backward()
     optimizer.step()
     return {
         "global_step": 7,
