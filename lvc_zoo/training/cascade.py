@@ -1,9 +1,9 @@
 """Coding a training clip: the cascade of P frames, and PCFS (partial cascaded fine-tuning).
 
-The clip goes through the networks' own `code()` with `Estimate(mode=recipe.quantization)`,
-batched over B, exactly as inference codes it:
+The clip goes through the codec's per-frame step `code_frame` with
+`Estimate(mode=recipe.quantization)`, batched over B, exactly as inference codes it:
 
-    frame 0 ─► intra.code ─► x_hat ─► inter.start ─► dpb ─► inter.code(frame 1, dpb) ─► ... ─► frame T-1
+    frame 0 ─► code_frame("I") ─► x_hat, dpb ─► code_frame("P", frame 1, dpb) ─► ... ─► frame T-1
 
 Cascaded, gradients flow back through the references (dpb) into earlier frames; a stage with
 `cascaded=False` detaches every reference. PCFS (ECVC, Jiang et al., CVPR 2025) cuts the clip
