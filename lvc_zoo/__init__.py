@@ -65,7 +65,9 @@ def load(
     Args:
         name: registry name or alias (see `list_models()`).
         quality: default quality for later `estimate` calls; None keeps the model's default
-            (its highest quality). Checked before anything is built.
+            (its rate's default quality, the highest unless the model says otherwise). Checked
+            before anything is built. For a model with one weights file per quality, only that
+            quality's file is read (and downloaded), and the codec codes only that quality.
         pretrained: load weights; False builds a randomly initialised model.
         weights: a local lvc_zoo weights directory (config.json + model.safetensors),
             "hf-hub:ORG/NAME[@REVISION]" (downloaded into the Hugging Face cache), or None
@@ -83,18 +85,20 @@ def load(
         ConfigError: weights of another model, a malformed "hf-hub:" id, or `weights`
             together with pretrained=False.
     """
-    from .hub import load_local, resolve_weights
+    from .hub import read_local, resolve_weights
+    from .initialise import initialise
     from .registry import get_spec
 
     spec = get_spec(name)
     spec.check_quality(quality)
     if pretrained:
-        codec = load_local(resolve_weights(spec, weights), spec.name)
+        stored = read_local(resolve_weights(spec, weights, quality), spec.name, quality)
+        codec = spec.builder(stored.config)
+        initialise(codec, stored)
     elif weights is not None:
         raise ConfigError(f"weights={str(weights)!r} was given with pretrained=False; drop one of the two.")
     else:
         codec = spec.builder(spec.config)
-    codec.model_name = spec.name
     if quality is not None:
         codec.quality = quality
     if device is not None:

@@ -45,15 +45,27 @@ class UnknownModelError(LvcZooError, KeyError):
 
 
 class QualityError(LvcZooError, ValueError):
-    """A quality outside the model's valid range."""
+    """A quality outside the model's valid range, or not the one a per-quality model was loaded for.
 
-    def __init__(self, model: str, quality: object, valid: Sequence[int]) -> None:
+    Args:
+        model: registry name of the model.
+        quality: the quality asked for.
+        valid: the model's qualities.
+        loaded: for a model with one weights file per quality, the quality whose weights the
+            codec holds (the only one it codes); None for other models.
+    """
+
+    def __init__(self, model: str, quality: object, valid: Sequence[int], loaded: int | None = None) -> None:
         valid = list(valid)
         span = f"{valid[0]}..{valid[-1]}" if valid == list(range(valid[0], valid[-1] + 1)) else str(valid)
-        super().__init__(
-            f"Quality {quality!r} is out of range for {model!r}: use an integer in {span} "
-            "(higher is better quality)."
-        )
+        if loaded is not None and quality in valid:
+            message = (
+                f"Quality {quality!r} is not the one this {model!r} codec was loaded for ({loaded}): {model} has one "
+                f"weights file per quality, so load it with lvc_zoo.load({model!r}, quality={quality!r})."
+            )
+        else:
+            message = f"Quality {quality!r} is out of range for {model!r}: use an integer in {span} (higher is better quality)."
+        super().__init__(message)
         self.quality = quality
         self.valid = tuple(valid)
 

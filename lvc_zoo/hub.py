@@ -7,8 +7,14 @@ A weights directory holds
     model.safetensors    the state_dict (safetensors: nothing is ever unpickled)
     README.md            a Hugging Face model card
 
-`load_local` rebuilds the model from config.json (so widths are never guessed from weight
-shapes), verifies every listed file's sha256 and loads the weights strictly.
+A model with one weights file per quality (rate kind "per_quality_weights", e.g. LSTVC) has
+`model_q{Q}.safetensors` per quality instead of model.safetensors, and config.json maps each
+quality to its file: "quality_files": {"0": "model_q0.safetensors", ...} (the qualities the
+directory holds; "files" pins each). Loading quality Q reads, verifies and downloads only
+config.json and that quality's file.
+
+`read_local` reads config.json and the verified weights (so widths are never guessed from
+weight shapes); `load_local` rebuilds the model from them and loads the weights strictly.
 `resolve_weights` turns what the user passed to `lvc_zoo.load` into such a directory. A Hub
 repo in this format (`hf-hub:ORG/NAME[@REV]`, or the registry's default repo) is fetched with
 `huggingface_hub.hf_hub_download` -- config.json first, then every file it lists -- into the
@@ -51,6 +57,11 @@ from .registry import ModelSpec, get_spec
 __all__ = [
     "CONFIG_FILE",
     "WEIGHTS_FILE",
+    "QUALITY_FILES",
+    "quality_file",
+    "StoredWeights",
+    "read_local",
+    "load_stored",
     "CARD_FILE",
     "HUB_PREFIX",
     "HubRef",
@@ -66,11 +77,18 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 HUB_PREFIX = "hf-hub:"
+QUALITY_FILES = "quality_files"
+"""config.json key of a per-quality weights directory: {"Q": weights file of quality Q}."""
+
+
+def quality_file(quality: int) -> str:
+    """The weights file of `quality` in a per-quality weights directory."""
+    return f"model_q{quality}.safetensors"
 
 
 # --------------------------------------------------------------------------------- saving
 def save_pretrained(
-    codec: VideoCodec,
+    codec: VideoCodec | Mapping[int, VideoCodec],
     directory: str | os.PathLike[str],
     name: str | None = None,
     *,
@@ -80,7 +98,10 @@ def save_pretrained(
     """Write `codec` as an lvc_zoo weights directory that `lvc_zoo.load(name, weights=...)` reads.
 
     Args:
-        codec: a model of the zoo (its class must be the registry builder of `name`).
+        codec: a model of the zoo (its class must be the registry builder of `name`). For a
+            model with one weights file per quality, a {quality: codec} mapping gathers the
+            qualities trained apart into one directory (a single codec writes the quality it
+            holds, `codec.quality`); all must share one config.
         directory: created if missing; existing files of the format are overwritten.
         name: registry name or alias; defaults to `codec.model_name`.
         provenance: how the weights were made (converted from which checkpoints, trained
@@ -91,24 +112,46 @@ def save_pretrained(
     Returns: the directory.
     Raises:
         UnknownModelError: `name` is not in the registry.
-        ConfigError: `codec` is not an instance of that model's class.
+        ConfigError: `codec` is not an instance of that model's class, a mapping was given for
+            a model with one weights file for all qualities, or its codecs' configs differ.
     """
-    spec = get_spec(name or codec.model_name)
-    if type(codec) is not spec.builder:
-        raise ConfigError(
-            f"Cannot save a {type(codec).__name__} as {spec.name!r}, whose class is "
-            f"{spec.builder.__name__}; pass the matching name=."
-        )
+    codecs = dict(codec) if isinstance(codec, Mapping) else None
+    first = next(iter(codecs.values())) if codecs else codec
+    spec = get_spec(name or first.model_name)
+    for one in codecs.values() if codecs else (codec,):
+        if type(one) is not spec.builder:
+            raise ConfigError(
+                f"Cannot save a {type(one).__name__} as {spec.name!r}, whose class is "
+                f"{spec.builder.__name__}; pass the matching name=."
+            )
+    if codecs is not None:
+        if not spec.rate.weights_per_quality or not codecs:
+            raise ConfigError(
+                f"{spec.name} keeps all qualities in one weights file: pass one codec, not a mapping of qualities."
+            )
+        for quality, one in codecs.items():
+            spec.check_quality(quality)
+            if one.config != first.config:
+                raise ConfigError(
+                    f"the codec of quality {quality} has another config than that of quality {next(iter(codecs))}: "
+                    "gather weights of one config into a directory."
+                )
+    elif spec.rate.weights_per_quality:
+        codecs = {codec.quality: codec}
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    weights_path = directory / WEIGHTS_FILE
-    state = {
-        key: _stored(t, dtype).detach().cpu().clone(memory_format=torch.contiguous_format)
-        for key, t in codec.state_dict().items()
-    }
-    save_file(state, str(weights_path), metadata={"format": "pt"})
-    files = {WEIGHTS_FILE: sha256_file(weights_path)}
-    meta = _config_json(spec, codec, files)
+    by_file = {quality_file(q): codecs[q] for q in sorted(codecs)} if codecs else {WEIGHTS_FILE: codec}
+    files = {}
+    for fname, one in by_file.items():
+        state = {
+            key: _stored(t, dtype).detach().cpu().clone(memory_format=torch.contiguous_format)
+            for key, t in one.state_dict().items()
+        }
+        save_file(state, str(directory / fname), metadata={"format": "pt"})
+        files[fname] = sha256_file(directory / fname)
+    meta = _config_json(spec, first, files)
+    if codecs:
+        meta[QUALITY_FILES] = {str(q): quality_file(q) for q in sorted(codecs)}
     (directory / CARD_FILE).write_text(_model_card(spec, meta, provenance), encoding="utf-8")
     # config.json last: a directory interrupted mid-save has none and is not mistaken for a complete one.
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -184,7 +227,7 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 # --------------------------------------------------------------------------------- resolving
-def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> Path:
+def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, quality: int | None = None) -> Path:
     """The local lvc_zoo weights directory for what was passed as `load(..., weights=)`.
 
     Args:
@@ -192,6 +235,8 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> 
         weights: a local directory, `"hf-hub:ORG/NAME[@REVISION]"`, or None for the
             registry's default weights (`spec.hub_repo` at `spec.revision`, checked against
             the sha256 pins in `spec.files`).
+        quality: for a model with one weights file per quality, the quality whose file a
+            download fetches (None: the rate's default); the other qualities' files are not fetched.
     Returns: a directory holding config.json and the files it lists (for the Hub, the
         snapshot directory in the Hugging Face cache).
     Raises:
@@ -201,9 +246,9 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> 
         ChecksumError: a downloaded file differs from its registry pin.
     """
     if weights is None:
-        return _registry_weights(spec)
+        return _registry_weights(spec, quality)
     if isinstance(weights, str) and weights.startswith(HUB_PREFIX):
-        return download_from_hub(parse_hub_id(weights), spec)
+        return download_from_hub(parse_hub_id(weights), spec, quality=quality)
     directory = Path(weights)
     if not directory.is_dir():
         raise WeightsNotFoundError(
@@ -213,7 +258,7 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None) -> 
     return directory
 
 
-def _registry_weights(spec: ModelSpec) -> Path:
+def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
     """The registry's default weights of `spec` (bundled, or downloaded), checked against its pins."""
     if spec.bundled is not None:
         directory = PACKAGE_DIR / spec.bundled
@@ -228,8 +273,10 @@ def _registry_weights(spec: ModelSpec) -> Path:
         return directory
     if spec.hub_repo is None:
         raise WeightsNotFoundError(_no_published_weights(spec))
-    directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files)
-    _check_sha256(directory, spec.files, pinned_by=f"the lvc_zoo registry entry of {spec.name!r}")
+    directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files, quality=quality)
+    skipped = _other_quality_files(_read_config_json(directory), spec, quality)
+    pins = {fname: digest for fname, digest in spec.files.items() if fname not in skipped}
+    _check_sha256(directory, pins, pinned_by=f"the lvc_zoo registry entry of {spec.name!r}")
     return directory
 
 
@@ -295,7 +342,7 @@ def _is_valid_repo_id(repo_id: str) -> bool:
     return True
 
 
-def download_from_hub(ref: HubRef, spec: ModelSpec, extra_files: Iterable[str] = ()) -> Path:
+def download_from_hub(ref: HubRef, spec: ModelSpec, extra_files: Iterable[str] = (), quality: int | None = None) -> Path:
     """Download an lvc_zoo weights directory from the Hub into the Hugging Face cache.
 
     config.json comes first, at `ref.revision`; every file it lists (subfolders included) and
@@ -307,6 +354,8 @@ def download_from_hub(ref: HubRef, spec: ModelSpec, extra_files: Iterable[str] =
         ref: the repo and revision.
         spec: the model being loaded (for messages).
         extra_files: further file names to fetch (the registry's pinned files).
+        quality: for a per-quality weights directory (config.json lists "quality_files"), the
+            quality whose file is fetched (None: the rate's default); other qualities' files are skipped.
     Returns: the snapshot directory (`.../snapshots/<commit>`), holding config.json.
     Raises:
         WeightsNotFoundError: offline and not cached, repo / revision / file missing, or the
@@ -315,8 +364,10 @@ def download_from_hub(ref: HubRef, spec: ModelSpec, extra_files: Iterable[str] =
     """
     snapshot = _download_file(ref, CONFIG_FILE, ref.revision, spec).parent
     commit = snapshot.name  # the cache stores every file of one commit under snapshots/<commit>
-    listed = _listed_files(_read_config_json(snapshot), snapshot / CONFIG_FILE)
-    for fname in sorted({*listed, *extra_files} - {CONFIG_FILE}):
+    meta = _read_config_json(snapshot)
+    listed = _listed_files(meta, snapshot / CONFIG_FILE)
+    skipped = _other_quality_files(meta, spec, quality)
+    for fname in sorted({*listed, *extra_files} - {CONFIG_FILE} - skipped):
         _check_inside(fname, snapshot / CONFIG_FILE)
         _download_file(ref, fname, commit, spec)
     return snapshot
@@ -363,32 +414,108 @@ def _download_failed(ref: HubRef, filename: str, revision: str | None, reason: s
 
 
 # --------------------------------------------------------------------------------- loading
-def load_local(directory: str | os.PathLike[str], expected_name: str) -> VideoCodec:
+@dataclasses.dataclass(frozen=True)
+class StoredWeights:
+    """The verified content of an lvc_zoo weights directory (one quality's, for per-quality models).
+
+    Attributes:
+        model: registry name of the model that wrote them.
+        config: its config dataclass, rebuilt from config.json.
+        state_dict: the weights, as stored (dtype included).
+        quality: the quality whose file was read, for a model with one weights file per
+            quality; None for other models.
+        source: where they were read (for messages).
+    """
+
+    model: str
+    config: Any
+    state_dict: Mapping[str, Tensor]
+    quality: int | None
+    source: Path
+
+
+def load_local(directory: str | os.PathLike[str], expected_name: str, quality: int | None = None) -> VideoCodec:
     """Build the model described by `directory`/config.json and load its verified weights.
 
     Args:
         directory: an lvc_zoo weights directory.
         expected_name: registry name the caller asked for; config.json must name the same model.
+        quality: for a per-quality weights directory, the quality to load (None: the rate's
+            default); the codec then codes only that quality.
     Returns: the model, on the CPU and in training mode (`lvc_zoo.load` finishes the setup).
     Raises:
-        WeightsNotFoundError: config.json or a weights file is missing.
+        WeightsNotFoundError: config.json or a weights file is missing, or the directory lacks
+            the quality asked for.
         ConfigError: config.json is unreadable, names another model, or does not match the weights.
         ChecksumError: a file's sha256 differs from the one in config.json.
     """
+    stored = read_local(directory, expected_name, quality)
+    codec = get_spec(expected_name).builder(stored.config)
+    load_stored(codec, stored)
+    return codec
+
+
+def load_stored(codec: VideoCodec, stored: StoredWeights) -> None:
+    """Load `stored` into `codec` strictly; a per-quality codec then holds `stored.quality`.
+
+    Raises:
+        ConfigError: the weights do not fit the model (keys or shapes).
+    """
+    try:
+        codec.load_state_dict(dict(stored.state_dict), strict=True)
+    except RuntimeError as err:
+        raise ConfigError(f"{stored.source} does not match the model in {CONFIG_FILE}: {err}") from err
+    if stored.quality is not None:
+        codec.quality = stored.quality
+
+
+def read_local(directory: str | os.PathLike[str], expected_name: str | None, quality: int | None = None) -> StoredWeights:
+    """Read config.json and the verified weights of an lvc_zoo weights directory (see `load_local`).
+
+    `expected_name` None reads the weights of whichever model config.json names.
+    """
     directory = Path(directory)
     meta = _read_config_json(directory)
-    spec = get_spec(expected_name)
     saved_name = meta.get("model")
+    spec = get_spec(expected_name if expected_name is not None else str(saved_name))
     if saved_name != spec.name:
         raise ConfigError(
             f"{directory / CONFIG_FILE} holds weights of model {saved_name!r}, not {spec.name!r}: "
             f"load it with lvc_zoo.load({saved_name!r}, weights=...) or pass a {spec.name} directory."
         )
     config = config_from_dict(spec.builder.config_class, meta.get("config", {}), directory / CONFIG_FILE)
-    _verify_files(directory, _listed_files(meta, directory / CONFIG_FILE))
-    codec = spec.builder(config)
-    _load_weights(codec, directory / WEIGHTS_FILE)
-    return codec
+    quality, weights_file = _weights_file(meta, spec, quality, directory)
+    skipped = _other_quality_files(meta, spec, quality)
+    listed = {fname: digest for fname, digest in _listed_files(meta, directory / CONFIG_FILE).items() if fname not in skipped}
+    _verify_files(directory, listed, weights_file)
+    path = directory / weights_file
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{path} is missing; write the directory again with lvc_zoo.save_pretrained.")
+    return StoredWeights(spec.name, config, load_file(str(path)), quality, path)
+
+
+def _weights_file(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None, directory: Path) -> tuple[int | None, str]:
+    """(quality, file) to read: model.safetensors, or the asked (default) quality's file of a per-quality directory."""
+    if QUALITY_FILES not in meta:
+        return None, WEIGHTS_FILE
+    table = meta[QUALITY_FILES]
+    quality = spec.rate.default_quality if quality is None else quality
+    if not isinstance(table, Mapping) or str(quality) not in table:
+        held = sorted(int(q) for q in table) if isinstance(table, Mapping) else []
+        raise WeightsNotFoundError(
+            f"{directory} holds the {spec.name} weights of qualities {held}, not of quality {quality}: pass "
+            f"quality= one of those, or a directory that holds quality {quality} (lvc_zoo.save_pretrained)."
+        )
+    return quality, table[str(quality)]
+
+
+def _other_quality_files(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None) -> set[str]:
+    """The weights files of the qualities not asked for (empty unless the directory is per-quality)."""
+    table = meta.get(QUALITY_FILES)
+    if not isinstance(table, Mapping):
+        return set()
+    quality = spec.rate.default_quality if quality is None else quality
+    return {fname for q, fname in table.items() if q != str(quality)}
 
 
 def _read_config_json(directory: Path) -> dict[str, Any]:
@@ -445,11 +572,11 @@ def _as_tuples(value: Any) -> Any:
     return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def _verify_files(directory: Path, files: Mapping[str, str]) -> None:
+def _verify_files(directory: Path, files: Mapping[str, str], weights_file: str = WEIGHTS_FILE) -> None:
     """Check every file listed in config.json against its recorded sha256 (the weights must be listed)."""
-    if WEIGHTS_FILE not in files:
+    if weights_file not in files:
         raise ConfigError(
-            f"{directory / CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}, so the weights cannot be verified; "
+            f"{directory / CONFIG_FILE} records no sha256 for {weights_file}, so the weights cannot be verified; "
             "write the directory again with lvc_zoo.save_pretrained."
         )
     for fname in files:
@@ -495,16 +622,6 @@ def _check_sha256(
             if pinned_by is None:
                 raise ChecksumError(str(directory / fname), expected, actual)
             raise ChecksumError(f"{directory / fname} (pinned by {pinned_by})", expected, actual, advice=advice)
-
-
-def _load_weights(codec: VideoCodec, path: Path) -> None:
-    """Load `path` (safetensors) into `codec` with strict key and shape matching."""
-    if not path.is_file():
-        raise WeightsNotFoundError(f"{path} is missing; write the directory again with lvc_zoo.save_pretrained.")
-    try:
-        codec.load_state_dict(load_file(str(path)), strict=True)
-    except RuntimeError as err:
-        raise ConfigError(f"{path} does not match the model in {CONFIG_FILE}: {err}") from err
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -595,7 +712,9 @@ def push_pretrained(
     model = _read_config_json(directory).get("model")
     if not isinstance(model, str):
         raise ConfigError(f"{directory / CONFIG_FILE} names no model; write the directory again with lvc_zoo.save_pretrained.")
-    load_local(directory, model)  # everything lvc_zoo.load will check after downloading
+    qualities = _read_config_json(directory).get(QUALITY_FILES) or {None: None}
+    for quality in qualities:  # everything lvc_zoo.load will check after downloading, for every quality held
+        load_local(directory, model, None if quality is None else int(quality))
     files = tuple(
         PushFile(path.relative_to(directory).as_posix(), path.stat().st_size, sha256_file(path))
         for path in sorted(directory.rglob("*"))

@@ -14,10 +14,11 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, SEVC, DCVCDCConfig, SEVCConfig, VideoCodec
+from .models import DCVCDC, SEVC, DCVCDCConfig, DCVCDCTiny, SEVCConfig, VideoCodec
 from .models.codec import require_quality
+from .rate import RateSpec
 
-__all__ = ["ModelSpec", "MODELS", "get_spec", "list_models", "index_specs"]
+__all__ = ["ModelSpec", "MODELS", "get_spec", "spec_of_class", "list_models", "index_specs"]
 
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -32,7 +33,7 @@ class ModelSpec:
         name: registry key, snake_case (`dcvc_dc`).
         builder: the model's `VideoCodec` subclass; `builder(config)` builds it.
         config: the default configuration, an instance of `builder.config_class`.
-        qualities: valid user-facing qualities, ascending (higher is better quality).
+        rate: the model's rate description, `builder.rate_for(config)` (derived, not given).
         aliases: other accepted spellings (`dcvc-dc`).
         hub_repo: Hugging Face Hub repo (`ORG/NAME`) of the published weights, or None
             while none are published.
@@ -40,6 +41,8 @@ class ModelSpec:
             later push to the repo cannot change the default weights; None reads "main".
         files: sha256 per file of the published weights (empty while none are published);
             downloads are checked against these pins as well as against their config.json.
+            A model with one weights file per quality pins each file; `load(name, quality)`
+            fetches and checks config.json and that quality's file only.
         bundled: a weights directory shipped inside the lvc_zoo package, relative to it
             (e.g. "weights/dcvc_dc_tiny"): `load(name)` reads it with no download, checked
             against `files`. Only for models small enough to ship (the demo model).
@@ -51,7 +54,6 @@ class ModelSpec:
     name: str
     builder: type[VideoCodec]
     config: Any
-    qualities: tuple[int, ...]
     aliases: tuple[str, ...] = ()
     hub_repo: str | None = None
     revision: str | None = None
@@ -60,6 +62,7 @@ class ModelSpec:
     paper: str = ""
     licence: str = ""
     description: str = ""
+    rate: RateSpec = field(init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.config, self.builder.config_class):
@@ -78,6 +81,12 @@ class ModelSpec:
                 "sha256 pins in files."
             )
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        object.__setattr__(self, "rate", self.builder.rate_for(self.config))
+
+    @property
+    def qualities(self) -> tuple[int, ...]:
+        """Valid user-facing qualities, ascending (higher is better quality): the rate's."""
+        return self.rate.qualities
 
     @property
     def has_published_weights(self) -> bool:
@@ -95,7 +104,6 @@ MODELS: tuple[ModelSpec, ...] = (
         name="dcvc_dc",
         builder=DCVCDC,
         config=DCVCDCConfig(),
-        qualities=tuple(range(4)),
         aliases=("dcvc-dc",),
         hub_repo=None,
         revision=None,
@@ -111,7 +119,6 @@ MODELS: tuple[ModelSpec, ...] = (
         name="sevc",
         builder=SEVC,
         config=SEVCConfig(),
-        qualities=tuple(range(4)),
         aliases=(),
         hub_repo=None,
         revision=None,
@@ -126,9 +133,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="dcvc_dc_tiny",
-        builder=DCVCDC,
+        builder=DCVCDCTiny,
         config=DCVCDCConfig.tiny(),
-        qualities=tuple(range(4)),
         aliases=("dcvc-dc-tiny",),
         bundled="weights/dcvc_dc_tiny",
         files={"model.safetensors": "da6c47ce06fc7f120b35d59ff88e9ea5cef3a685e56fff2086cf6aec2e1871c2"},
@@ -177,6 +183,12 @@ def get_spec(name: str) -> ModelSpec:
     if spec is None:
         raise UnknownModelError(str(name), list_models())
     return spec
+
+
+def spec_of_class(class_name: str) -> ModelSpec | None:
+    """The spec whose builder is the class named `class_name` (e.g. "DCVCDC"); None if no model's is."""
+    specs = [spec for spec in _INDEX.values() if spec.builder.__name__ == class_name]
+    return next((spec for spec in specs if spec.name == spec.builder.model_name), specs[0] if specs else None)
 
 
 def list_models() -> list[str]:

@@ -109,7 +109,7 @@ def test_config_without_a_weights_checksum_is_refused(saved: Path) -> None:
 # ----------------------------------------------------------------------------- bundled weights
 def _bundled_spec(files: dict[str, str]) -> ModelSpec:
     return ModelSpec(
-        name="dcvc_dc", builder=DCVCDC, config=DCVCDCConfig.small(), qualities=(0, 1, 2, 3),
+        name="dcvc_dc", builder=DCVCDC, config=DCVCDCConfig.small(),
         bundled="weights/dcvc_dc_small", files=files,
     )
 

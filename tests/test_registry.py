@@ -74,7 +74,7 @@ def test_weights_with_pretrained_false_is_rejected(tmp_path) -> None:
 
 
 def _spec(name: str, aliases: tuple[str, ...] = ()) -> ModelSpec:
-    return ModelSpec(name=name, builder=DCVCDC, config=DCVCDCConfig(), qualities=(0, 1, 2, 3), aliases=aliases)
+    return ModelSpec(name=name, builder=DCVCDC, config=DCVCDCConfig(), aliases=aliases)
 
 
 def test_index_rejects_duplicate_names_and_aliases() -> None:
@@ -89,4 +89,4 @@ def test_index_rejects_duplicate_names_and_aliases() -> None:
 
 def test_spec_rejects_a_config_of_another_class() -> None:
     with pytest.raises(ConfigError, match="takes a DCVCDCConfig"):
-        ModelSpec(name="x", builder=DCVCDC, config={"ch_1x": 48}, qualities=(0,))
+        ModelSpec(name="x", builder=DCVCDC, config={"ch_1x": 48})

@@ -96,7 +96,6 @@ def _load(spec: ModelSpec, args: argparse.Namespace) -> tuple[VideoCodec, str]:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(SEED)
             codec = spec.builder(small())
-        codec.model_name = spec.name
         return codec.to(args.device).eval(), f"random initialisation (seed {SEED}), reduced widths (--small)"
     if args.weights == NO_WEIGHTS or (args.weights is None and not spec.has_published_weights):
         why = "--weights none" if args.weights == NO_WEIGHTS else f"no published weights for {spec.name}"

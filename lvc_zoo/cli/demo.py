@@ -166,7 +166,6 @@ def build_codec(
     if small:
         spec.check_quality(quality)
         codec = spec.builder(type(spec.config).small())
-        codec.model_name = spec.name
         if quality is not None:
             codec.quality = quality
         return codec.to(device).eval(), f"{RANDOM_WEIGHTS_NOTE} (reduced test widths)"

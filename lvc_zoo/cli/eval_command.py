@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise WeightsNotFoundError(f"{err} (`lvc-zoo eval --random-weights` runs the pipeline with random weights.)") from None
     conditions = EvalConditions(
-        qualities=tuple(sorted(set(args.qualities))) if args.qualities else spec.qualities,
+        qualities=tuple(sorted(set(args.qualities))) if args.qualities else spec.rate.qualities,
         frames=args.frames,
         intra_periods=tuple(dict.fromkeys(args.intra_period)) if args.intra_period else None,
         colour=args.colour,

@@ -53,17 +53,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.checkpoint} is not an lvc_zoo training checkpoint (lightning fit): {err}") from err
     builder = spec.builder
     class_path = hyper.get("_class_path", f"{builder.__module__}.{builder.__name__}")  # LightningCLI runs record it
+    # the builder's class, or a class it is a registry variant of (dcvc_dc_tiny's DCVCDCTiny of DCVCDC)
+    trained_as = {cls.__name__ for cls in builder.__mro__ if getattr(cls, "config_class", None) is builder.config_class}
+    trained = class_path.rsplit(".", 1)[-1] in trained_as
     config = hyper.get("config")
-    if isinstance(config, dict) and class_path.rsplit(".", 1)[-1] == builder.__name__:
+    if isinstance(config, dict) and trained:
         config = config_from_dict(builder.config_class, config, args.checkpoint)  # LightningCLI stores YAML values
-    if class_path.rsplit(".", 1)[-1] != builder.__name__ or not isinstance(config, (builder.config_class, type(None))):
+    if not trained or not isinstance(config, (builder.config_class, type(None))):
         raise ConfigError(
             f"{args.checkpoint} is not a {builder.__name__} training checkpoint (it trained {class_path}); "
             "pass the --model it was trained as."
         )
     codec = builder(config=config)
     codec.load_state_dict(state, strict=True)
-    codec.model_name = spec.name
     provenance = args.provenance or f"Trained with lvc_zoo (lightning fit); exported from {args.checkpoint.name}."
     directory = save_pretrained(codec, args.output, spec.name, provenance=provenance, dtype=STORED_DTYPES[args.dtype])
     load_local(directory, spec.name)  # fails loudly now rather than at the user's first load()

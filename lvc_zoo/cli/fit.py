@@ -18,6 +18,14 @@ The console script ``lightning`` is this module's :func:`main`. lightning >= 2.5
 installed last own ``bin/lightning`` (removing one removes the file). ``lvc-zoo fit`` and
 ``python -m lvc_zoo.cli.fit`` always reach this CLI.
 
+``--model.init_from SOURCE`` (a registry name, a weights directory, ``hf-hub:ORG/NAME[@REV]``
+or a ``.ckpt`` file) is applied by :func:`lvc_zoo.initialise.initialise` after the model is
+built and before the run starts; a resumed run's ``--ckpt_path`` then replaces the weights, as
+Lightning does. A source that names its config (a registry variant such as ``dcvc_dc_tiny``, a
+weights directory, a checkpoint) also sets the model's config when the recipe gives none. A
+partial initialisation (a model that declares it may start from another's weights) prints one
+line per module it left fresh.
+
 [choice] The config is saved next to the logs with ``overwrite=True``: a second run in the
 same directory (a resume, a test) replaces ``config.yaml`` instead of refusing to start.
 
@@ -31,14 +39,18 @@ from __future__ import annotations
 import dataclasses
 import sys
 import warnings
+from importlib import import_module
 from typing import Any
 
 import torch
 
+from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 
 from ..errors import ConfigError, LvcZooError
+from ..hub import StoredWeights
+from ..initialise import initialise, read_source
 from ..models import VideoCodec
 from ..training import Stage, TrainingRecipe
 from ..training.callbacks import RNGStateCheckpoint
@@ -108,10 +120,30 @@ class ZooCLI(LightningCLI):
             )
 
     def before_instantiate_classes(self) -> None:
-        """Name DDP strategies by their find-unused-parameters variant (see :data:`DDP_STRATEGIES`)."""
-        trainer = self.config[self.subcommand]["trainer"] if self.subcommand else self.config["trainer"]
+        """Name DDP strategies by their find-unused-parameters variant (see :data:`DDP_STRATEGIES`);
+        read the ``init_from`` weights, and take their config when the recipe gives none."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config["trainer"]
         if isinstance(trainer.get("strategy"), str) and trainer["strategy"] in DDP_STRATEGIES:
             trainer["strategy"] = DDP_STRATEGIES[trainer["strategy"]]
+        self.init_weights: StoredWeights | None = None
+        model = config.get("model")
+        source = model.get("init_args.init_from") if model is not None else None
+        if source is None:
+            return
+        module, _, name = model["class_path"].rpartition(".")
+        codec_class = getattr(import_module(module), name)
+        self.init_weights = read_source(source, model=codec_class.model_name or None)
+        if model.get("init_args.config") is None and isinstance(self.init_weights.config, codec_class.config_class):
+            model["init_args.config"] = Namespace(dataclasses.asdict(self.init_weights.config))
+
+    def instantiate_classes(self) -> None:
+        """Build the classes, then initialise the model from ``init_from`` (printing what a partial one left fresh)."""
+        super().instantiate_classes()
+        if self.init_weights is not None:
+            report = initialise(self.model, self.init_weights)
+            for line in report.lines():
+                print(f"{PROG}: note: {line}", file=sys.stderr)
 
 
 def _recipe(value: Any) -> TrainingRecipe:

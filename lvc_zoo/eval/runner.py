@@ -145,7 +145,6 @@ def build_codec(source: ModelSource, device: torch.device) -> VideoCodec:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_SEED)
         codec = spec.builder(config)
-    codec.model_name = spec.name
     return codec.to(device).eval()
 
 

@@ -1,7 +1,7 @@
 """The zoo's codecs: one LightningModule class per paper."""
 
 from .codec import EstimateResult, FrameEstimate, VideoCodec
-from .dcvc_dc import DCVCDC, DCVCDCConfig
+from .dcvc_dc import DCVCDC, DCVCDCConfig, DCVCDCTiny
 from .sevc import SEVC, SEVCConfig
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "SEVC", "SEVCConfig"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "SEVC", "SEVCConfig"]

@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
-from pathlib import Path
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
 
 import lightning as L
@@ -50,6 +48,7 @@ from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
 from ..layers import pad_to_multiple
 from ..layers.entropy import Coder, Estimate
+from ..rate import RateSpec
 from ..training import (
     TrainingRecipe,
     apply_stage,
@@ -181,24 +180,28 @@ class VideoCodec(L.LightningModule):
     Args:
         intra: I-frame network (`IntraNetwork`).
         inter: P-frame network (`InterNetwork`).
-        qualities: valid user-facing qualities (higher is better).
+        rate: the model's rate description (`self.rate`; its qualities are `self.qualities`,
+            its default quality the initial `self.quality`).
         padding_multiple: frames are padded to a multiple of this before coding.
-        config: the subclass's config dataclass (stored as `self.config`; `init_from` checks it).
+        config: the subclass's config dataclass (stored as `self.config`).
         recipe: how to train; None = `TrainingRecipe()` (one lambda per quality).
-        init_from: weights to start from, loaded strictly here: a registry name of this model
-            (its published weights), "hf-hub:ORG/NAME[@REV]" or a local lvc_zoo weights
-            directory, with the checks and errors of `lvc_zoo.load`.
+        init_from: weights to start training from, kept as data (a hyperparameter): a registry
+            name, a local lvc_zoo weights directory, "hf-hub:ORG/NAME[@REV]" or a Lightning
+            checkpoint. The constructor does not load them; `lvc_zoo.initialise.initialise` does
+            (the `lightning` CLI applies it after building the model).
     Raises:
-        ConfigError: the recipe has not one lambda per quality, or the `init_from` weights
-            were saved with another config (the message names the fields that differ).
+        ConfigError: the recipe has not one lambda per quality.
     """
 
-    #: registry name of the model; subclasses set it, `lvc_zoo.load` may override per instance.
+    #: registry name of the model; only the model's own class sets it.
     model_name: ClassVar[str] = ""
     #: the frozen config dataclass the subclass takes (`config.json` stores it; tests build it small).
     config_class: ClassVar[type]
     #: layers that decoding can stop at, lowest first (SEVC: ("base",)); empty for single-layer codecs.
     layers: ClassVar[tuple[str, ...]] = ()
+    #: registry names of other models whose weights this one may start from (`init_from`): every
+    #: tensor whose key and shape match is copied, the rest keeps its initialisation.
+    initialisable_from: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Allow the subclass's config in checkpoints loaded with torch.load(weights_only=True)."""
@@ -210,20 +213,21 @@ class VideoCodec(L.LightningModule):
         self,
         intra: nn.Module,
         inter: nn.Module,
-        qualities: Sequence[int],
+        rate: RateSpec,
         padding_multiple: int = 16,
         config: Any = None,
         recipe: TrainingRecipe | None = None,
         init_from: str | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["intra", "inter", "qualities", "padding_multiple", "init_from"])
+        self.save_hyperparameters(ignore=["intra", "inter", "rate", "padding_multiple"])
         self.automatic_optimization = False  # PCFS steps the optimizer several times per batch
         self.intra = intra
         self.inter = inter
-        self.qualities = tuple(qualities)
+        self.rate = rate
+        self.qualities = rate.qualities
         self.padding_multiple = padding_multiple
-        self.quality = self.qualities[-1]
+        self.quality = rate.default_quality
         self.config = config
         self.recipe = recipe or TrainingRecipe()
         if len(self.recipe.lambdas) != len(self.qualities):
@@ -233,15 +237,24 @@ class VideoCodec(L.LightningModule):
             )
         if self.recipe.q_scales is not None:
             initialise_q_scales(self, self.recipe.q_scales)
-        if init_from is not None:
-            self.initialise_from(init_from)
+
+    @classmethod
+    def rate_for(cls, config: Any) -> RateSpec:
+        """The rate description of this model built with `config` (the registry and `load` read it)."""
+        raise NotImplementedError(f"{cls.__name__} declares no rate: define the classmethod rate_for(config).")
 
     # ----------------------------------------------------------------------------- helpers
     def check_quality(self, quality: int | None) -> int:
-        """Return `quality`, or the default one when None; raise QualityError if invalid."""
+        """Return `quality`, or the default one when None; raise QualityError if invalid.
+
+        A model with one weights file per quality codes only the quality it was loaded for.
+        """
         if quality is None:
             return self.quality
-        require_quality(self.model_name or type(self).__name__, quality, self.qualities)
+        name = self.model_name or type(self).__name__
+        require_quality(name, quality, self.qualities)
+        if self.rate.weights_per_quality and quality != self.quality:
+            raise QualityError(name, quality, self.qualities, loaded=self.quality)
         return quality
 
     def check_frames(self, frames: Tensor) -> Tensor:
@@ -286,37 +299,6 @@ class VideoCodec(L.LightningModule):
         return digest.hexdigest()[:16]
 
     # ----------------------------------------------------------------------------- training
-    def initialise_from(self, source: str) -> None:
-        """Load pretrained weights strictly (see `init_from`), checking they share this model's config.
-
-        Raises:
-            UnknownModelError, WeightsNotFoundError, ChecksumError: as `lvc_zoo.load`.
-            ConfigError: weights of another model, or saved with another config.
-        """
-        from ..hub import HUB_PREFIX, load_local, resolve_weights  # the hub imports the models
-        from ..registry import get_spec
-
-        spec = get_spec(self.model_name)
-        is_name = not source.startswith(HUB_PREFIX) and not Path(source).exists() and "/" not in source and os.sep not in source
-        if is_name and get_spec(source).name != spec.name:
-            raise ConfigError(
-                f"init_from={source!r} names another model, this is {spec.name!r}: pass {spec.name!r}, "
-                "'hf-hub:ORG/NAME' or a weights directory of this model."
-            )
-        source_codec = load_local(resolve_weights(spec, None if is_name else source), spec.name)
-        if is_dataclass(self.config):
-            differing = [
-                f"{f.name} ({getattr(source_codec.config, f.name)!r} there, {getattr(self.config, f.name)!r} here)"
-                for f in fields(self.config)
-                if getattr(source_codec.config, f.name) != getattr(self.config, f.name)
-            ]
-            if differing:
-                raise ConfigError(
-                    f"init_from={source!r} holds weights of another {spec.name} config: {'; '.join(differing)}. "
-                    "Set model.config to the weights' config or start from matching weights."
-                )
-        self.load_state_dict(source_codec.state_dict(), strict=True)
-
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over every parameter; the stage in force sets the lr and which parameters get gradients."""
         return torch.optim.AdamW(

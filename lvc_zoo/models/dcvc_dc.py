@@ -46,13 +46,14 @@ from ..layers import (
     warp,
 )
 from ..layers.entropy import Coder, keep_intermediate
+from ..rate import RateSpec
 from ..training import TrainingRecipe
 from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME
 from .codec import VideoCodec
 from .dcvc_dc_config import DCVCDCConfig
 from .intra import DCVCDCIntra
 
-__all__ = ["DCVCDC", "DCVCDCConfig", "DCVCDCInter", "DPB", "FEATURE_ADAPTOR_CYCLE"]
+__all__ = ["DCVCDC", "DCVCDCTiny", "DCVCDCConfig", "DCVCDCInter", "DPB", "FEATURE_ADAPTOR_CYCLE", "DCVC_DC_LAMBDAS"]
 
 FEATURE_ADAPTOR_CYCLE = (0, 1, 0, 2)
 """Adaptor applied to the reference feature for a P frame at display index i: CYCLE[i % 4]."""
@@ -293,6 +294,10 @@ class DCVCDCInter(nn.Module):
         )
 
 
+DCVC_DC_LAMBDAS: tuple[float, ...] = (85.0, 170.0, 380.0, 840.0)
+"""lambda of qualities 0..3 ([choice] OpenDCVCs' values, the default `TrainingRecipe`'s)."""
+
+
 class DCVCDC(VideoCodec):
     """DCVC-DC (Li, Li, Lu, CVPR 2023): `DCVCDCIntra` + `DCVCDCInter`, qualities 0..3.
 
@@ -302,12 +307,18 @@ class DCVCDC(VideoCodec):
     Args:
         config: widths; None = the official model's.
         recipe: how to train (see `VideoCodec`); None = the default DCVC-family recipe.
-        init_from: weights to start from (registry name, "hf-hub:ORG/NAME[@REV]" or a local
-            lvc_zoo weights directory), loaded strictly at construction.
+        init_from: weights to start training from, kept as data (see `VideoCodec`).
     """
 
     model_name = "dcvc_dc"
     config_class = DCVCDCConfig
+    lambdas = DCVC_DC_LAMBDAS
+    """Training lambda of each q-scale anchor (`rate_for`)."""
+
+    @classmethod
+    def rate_for(cls, config: DCVCDCConfig) -> RateSpec:
+        """q-scale anchors 0..config.anchors-1 with `lambdas`; validation samples all of them."""
+        return RateSpec.anchors(config.anchors, cls.lambdas)
 
     def __init__(
         self,
@@ -319,9 +330,31 @@ class DCVCDC(VideoCodec):
         super().__init__(
             intra=DCVCDCIntra(config),
             inter=DCVCDCInter(config),
-            qualities=range(config.anchors),
+            rate=self.rate_for(config),
             padding_multiple=16,
             config=config,
             recipe=recipe,
             init_from=init_from,
         )
+
+
+class DCVCDCTiny(DCVCDC):
+    """The demo model `dcvc_dc_tiny`: DCVC-DC at `DCVCDCConfig.tiny()` widths, trained by lvc_zoo.
+
+    Args:
+        config: widths; None = `DCVCDCConfig.tiny()`.
+        recipe: how to train (see `VideoCodec`); recipes/demo_tiny.yaml is its run.
+        init_from: weights to start training from, kept as data (see `VideoCodec`).
+    """
+
+    model_name = "dcvc_dc_tiny"
+    lambdas = (256.0, 512.0, 1024.0, 2048.0)
+    """[choice] recipes/demo_tiny.yaml's doubling ladder: a model this small needs high lambdas."""
+
+    def __init__(
+        self,
+        config: DCVCDCConfig | None = None,
+        recipe: TrainingRecipe | None = None,
+        init_from: str | None = None,
+    ) -> None:
+        super().__init__(config or DCVCDCConfig.tiny(), recipe=recipe, init_from=init_from)

@@ -68,6 +68,7 @@ from torch import Tensor, nn
 from ..layers import DepthConvBlock, QScale, QuadtreePrior, pad_to_multiple, warp
 from ..layers.entropy import Coder, Distribution, FactorizedBitEstimator, keep_intermediate
 from ..layers.resize import imresize
+from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
 from ..training.objective import BASE_TAG_PREFIX
@@ -382,13 +383,17 @@ class SEVC(VideoCodec):
     Args:
         config: widths; None = the official model's.
         recipe: how to train (see `VideoCodec`); None = `default_recipe()`, the paper's stages.
-        init_from: weights to start from (registry name, "hf-hub:ORG/NAME[@REV]" or a local
-            lvc_zoo weights directory), loaded strictly at construction.
+        init_from: weights to start training from, kept as data (see `VideoCodec`).
     """
 
     model_name = "sevc"
     config_class = SEVCConfig
     layers = (BASE_LAYER,)
+
+    @classmethod
+    def rate_for(cls, config: SEVCConfig) -> RateSpec:
+        """q-scale anchors 0..config.anchors-1 with `SEVC_LAMBDAS`; validation samples all of them."""
+        return RateSpec.anchors(config.anchors, SEVC_LAMBDAS)
 
     def __init__(
         self,
@@ -401,7 +406,7 @@ class SEVC(VideoCodec):
         super().__init__(
             intra=DCVCDCIntra(config),
             inter=SEVCInter(config),
-            qualities=range(config.anchors),
+            rate=self.rate_for(config),
             padding_multiple=16,
             config=config,
             recipe=recipe,

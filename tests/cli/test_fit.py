@@ -12,6 +12,8 @@ import pytest
 import torch
 import yaml
 
+import lvc_zoo
+
 from fit_testing import RECIPES, cli_sandbox, state_digest, tiny_args, vimeo_tree  # noqa: F401 (a fixture)
 from lvc_zoo.cli import fit
 from lvc_zoo.cli.main import main as lvc_zoo_main
@@ -88,6 +90,21 @@ def test_finetune_custom_starts_from_saved_weights(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "probe" / "rank0.json").read_text())
     assert record["start"] == state_digest(pretrained)  # training started from the saved weights
     assert record["end"] != record["start"] and record["global_step"] == 1
+
+
+def test_init_from_a_registry_variant_brings_its_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`lvc-zoo fit -c recipes/finetune_custom.yaml --model.init_from dcvc_dc_tiny`: no config given, the variant's is used."""
+    root = vimeo_tree(tmp_path / "vimeo", train=1)
+    args = tiny_args(root, tmp_path / "run", RECIPES / "finetune_custom.yaml")
+    at = args.index("--model.config")
+    del args[at : at + 2]  # the recipe names no config: dcvc_dc_tiny brings DCVCDCConfig.tiny()
+    args = ["fit", "-c", str(RECIPES / "finetune_custom.yaml"), "--model.init_from", "dcvc_dc_tiny", "--data.dataset", "vimeo90k",
+            "--trainer.fast_dev_run", "true", *args, "--trainer.callbacks+", "fit_testing.StateHash",
+            "--trainer.callbacks.out_dir", str(tmp_path / "probe")]
+    assert lvc_zoo_main(args) == 0
+    assert "lightning: note: initialised from" in capsys.readouterr().err
+    record = json.loads((tmp_path / "probe" / "rank0.json").read_text())
+    assert record["start"] == state_digest(lvc_zoo.load("dcvc_dc_tiny").train())
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
