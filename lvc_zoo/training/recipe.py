@@ -216,7 +216,9 @@ class TrainingRecipe:
                 f"{list(rate.qualities)}: give one lambda per quality, lowest quality first, or null for the model's own."
             )
         if self.lambdas is None and len(rate.lambdas) != count:
-            raise ConfigError(f"the model gives no lambda for its qualities {list(rate.qualities)}: set recipe.lambdas.")
+            raise ConfigError(
+                f"the model's lambdas {list(rate.lambdas)} are not one per quality {list(rate.qualities)}: set recipe.lambdas."
+            )
         if self.q_scales is not None and len(self.q_scales) != count:
             raise ConfigError(f"recipe.q_scales must hold one positive value per quality ({count}), got {self.q_scales}.")
         unknown = sorted(set(self.validation_qualities or ()) - set(rate.qualities))

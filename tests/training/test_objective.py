@@ -11,8 +11,11 @@ from training_testing import clips, small_model
 
 from lvc_zoo.errors import ConfigError, InputError
 from lvc_zoo.layers.entropy import Estimate, FactorizedBitEstimator, conditional_bits
-from lvc_zoo.models import DCVCDC, SEVC
-from lvc_zoo.training import RateTags, Stage, frame_terms, frame_weight, train_clip
+from lvc_zoo.layers.entropy import keep_intermediate
+from lvc_zoo.models import DCVCDC, SEVC, DCVCDCConfig, VideoCodec
+from lvc_zoo.models.dcvc_dc import DCVC_DC_LAMBDAS, DCVCDCInter
+from lvc_zoo.models.intra import DCVCDCIntra
+from lvc_zoo.training import LOSS_TERM, RateTags, Stage, TrainingRecipe, frame_terms, frame_weight, train_clip
 from lvc_zoo.training.objective import counts_rate, distortion
 
 TAGS = DCVCDC.rate_tags
@@ -231,3 +234,44 @@ def test_motion_loss_needs_the_warped_frame(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr("lvc_zoo.models.dcvc_dc.keep_intermediate", lambda coder, name, make: None)
     with pytest.raises(ConfigError, match="warped_frame"):
         train_clip(model, clips(1, 2), 0, 85.0, model.recipe.stages[0], model.recipe, lambda loss: None)
+
+
+class _BrightnessInter(DCVCDCInter):
+    """A P-frame network that hands over one loss term of its own: the mean of its reconstruction."""
+
+    def code(self, x, dpb, quality, coder):  # type: ignore[no-untyped-def]
+        x_hat, after = super().code(x, dpb, quality, coder)
+        keep_intermediate(coder, LOSS_TERM + "brightness", lambda: x_hat.mean())
+        return x_hat, after
+
+
+class _BrightnessCodec(VideoCodec):
+    """A test-only model whose P frames contribute the loss term "brightness"."""
+
+    default_lambdas = DCVC_DC_LAMBDAS
+
+    def __init__(self, recipe: TrainingRecipe) -> None:
+        torch.manual_seed(0)
+        config = DCVCDCConfig.small()
+        super().__init__(DCVCDCIntra(config), _BrightnessInter(config), range(4), config=config, recipe=recipe)
+
+
+def test_stage_loss_terms_add_the_weighted_terms_a_model_hands_over() -> None:
+    """Each P frame's loss gains weight * term; the clip's loss is their mean, so it gains weight * mean term."""
+    model = _BrightnessCodec(TrainingRecipe(quantization="ste"))
+    frames = clips(1, 3)
+    plain: list[torch.Tensor] = []
+    weighted: list[torch.Tensor] = []
+    train_clip(model, frames, 2, 380.0, Stage("all", 10, "all", frames=3), model.recipe, plain.append)
+    stage = Stage("all", 10, "all", frames=3, loss_terms={"brightness": 2.5})
+    train_clip(model, frames, 2, 380.0, stage, model.recipe, weighted.append)
+    recon = model.estimate(frames[0], quality=2).recon
+    term = (recon[1].mean().item() + recon[2].mean().item()) / 2
+    assert weighted[0].item() == pytest.approx(plain[0].item() + 2.5 * term, rel=1e-5)
+
+
+def test_a_loss_term_the_model_does_not_hand_over_is_a_config_error() -> None:
+    model = small_model(Stage("all", 10, "all"))
+    stage = Stage("extra", 10, "all", loss_terms={"rate_compensation": 1.0})
+    with pytest.raises(ConfigError, match="no loss term 'rate_compensation'.*remove it from the stage's loss_terms"):
+        train_clip(model, clips(1, 2), 0, 85.0, stage, model.recipe, lambda loss: None)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import pickle
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 import pytest
-from jsonargparse import ArgumentParser
+import torch
+import yaml
+from jsonargparse import ArgumentParser, Namespace
 
+from lvc_zoo.cli.fit import _recipe
 from lvc_zoo.errors import ConfigError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 from lvc_zoo.models.dcvc_dc import CONTEXTUAL_PARAMETERS, DCVC_DC_LAMBDAS, MOTION_PARAMETERS, default_recipe
@@ -187,7 +190,6 @@ def test_learning_rate_schedules_are_functions_of_the_step_in_the_stage() -> Non
     assert [warm.lr_at(k) for k in (0, 1, 2)] == [0.5, 1.0, 1.0]
     assert warm.lr_at(7) == pytest.approx(0.5) and warm.lr_at(2 + 10) == pytest.approx(0.0)
     assert Stage("k", 10, "all", lr=3e-4).lr_at(9) == 3e-4
-    assert math.isclose(cosine.lr_at(3), cosine.lr_at(3))  # pure: nothing carried between calls
 
 
 def test_recipe_lambdas_default_to_the_models_rate() -> None:
@@ -211,3 +213,17 @@ def test_recipe_lambdas_default_to_the_models_rate() -> None:
 def test_steps_left_in_stage_count_to_the_next_stage_and_none_in_the_last() -> None:
     recipe = TrainingRecipe(stages=[Stage("a", 3, "intra", frames=1), Stage("b", 2, "all"), Stage("c", 5, "all")])
     assert [recipe.steps_left_in_stage(step) for step in range(7)] == [3, 2, 1, 2, 1, None, None]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_runs_checkpoint_recipe_is_continued_by_its_yaml() -> None:
+    """`lightning fit -c recipes/demo_tiny.yaml --ckpt_path training_runs/demo_tiny/checkpoints/last.ckpt`
+    resumes: its recipe, written before schedules, loss terms and validation qualities existed, is
+    the YAML's on every step it has run (the check `lvc_zoo.cli.fit` makes)."""
+    checkpoint = torch.load(ROOT / "training_runs/demo_tiny/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+    trained = _recipe(Namespace(**checkpoint["hyper_parameters"]["recipe"]))
+    wanted = _recipe(Namespace(**yaml.safe_load((ROOT / "recipes/demo_tiny.yaml").read_text())["model"]["init_args"]["recipe"]))
+    assert wanted.continues(trained, checkpoint["global_step"])
+    assert all(stage.schedule == "constant" and stage.loss_terms is None for stage in trained.stages)
