@@ -176,8 +176,8 @@ class TrainingRecipe:
         weight_decay: AdamW weight decay.
         seed: seeds the per-step draw of quality and clip start (with the step number).
         q_scales: initial q-scale anchors of a model trained from scratch, one per quality
-            (lowest first): every `*q_enc.scale` starts at these values and every
-            `*q_dec.scale` at their reciprocals. None keeps the constructors' ones (all 1, the
+            (lowest first), which the model's `initialise_q_scales` sets (DCVC-DC: every
+            `*q_enc.scale` to these values, every `*q_dec.scale` to their reciprocals). None keeps the constructors' ones (all 1, the
             official initialisation). [choice] Spread anchors let variable-rate training tell
             the qualities apart from the first step; from equal anchors Adam needs thousands of
             steps to separate them. `init_from` weights and resumed checkpoints replace them.
