@@ -27,7 +27,11 @@ Training (Lightning, manual optimization) codes training clips through the same
 the stage in force at `global_step` (trainable parameters, lr), draws the batch's quality
 and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
 back-propagate and step once per PCFS group; `on_before_optimizer_step` clips the gradient
-norm (after AMP unscaling); `validation_step` estimates every quality with `Estimate("round")`.
+norm (after AMP unscaling); `validation_step` estimates the validation qualities
+(`rate.validation`) with `Estimate("round")`. What training addresses by name, a model
+declares: `parameter_groups` (for stages' `trainable`), `rate_tags` (which bits are motion,
+which a base layer's), and the model-side operations `initialise_q_scales` and
+`initialise_flow`.
 """
 
 from __future__ import annotations
@@ -46,18 +50,10 @@ from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stre
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
-from ..layers import pad_to_multiple
+from ..layers import SpyNet, pad_to_multiple
 from ..layers.entropy import Coder, Estimate
 from ..rate import RateSpec
-from ..training import (
-    TrainingRecipe,
-    apply_stage,
-    draw_clip,
-    initialise_flow,
-    initialise_q_scales,
-    train_clip,
-    validate_clip,
-)
+from ..training import RateTags, TrainingRecipe, apply_stage, draw_clip, train_clip, validate_clip
 
 __all__ = [
     "VideoCodec", "EstimateResult", "FrameEstimate", "EncodedFrame", "FRAME_CHUNK", "CoderMap", "IntraNetwork",
@@ -184,13 +180,13 @@ class VideoCodec(L.LightningModule):
             its default quality the initial `self.quality`).
         padding_multiple: frames are padded to a multiple of this before coding.
         config: the subclass's config dataclass (stored as `self.config`).
-        recipe: how to train; None = `TrainingRecipe()` (one lambda per quality).
+        recipe: how to train; None = `TrainingRecipe()`.
         init_from: weights to start training from, kept as data (a hyperparameter): a registry
             name, a local lvc_zoo weights directory, "hf-hub:ORG/NAME[@REV]" or a Lightning
             checkpoint. The constructor does not load them; `lvc_zoo.initialise.initialise` does
             (the `lightning` CLI applies it after building the model).
     Raises:
-        ConfigError: the recipe has not one lambda per quality.
+        ConfigError: the recipe does not fit the model's rate (`TrainingRecipe.check_rate`).
     """
 
     #: registry name of the model; only the model's own class sets it.
@@ -202,6 +198,10 @@ class VideoCodec(L.LightningModule):
     #: registry names of other models whose weights this one may start from (`init_from`): every
     #: tensor whose key and shape match is copied, the rest keeps its initialisation.
     initialisable_from: ClassVar[tuple[str, ...]] = ()
+    #: parameter groups a stage's `trainable` may name: group name -> fnmatch globs over parameter names.
+    parameter_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {"intra": ("intra.*",), "inter": ("inter.*",)}
+    #: how the networks tag their bits: motion latents "mv_*" (the DCVC family's), no base layer.
+    rate_tags: ClassVar[RateTags] = RateTags(motion="mv_")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Allow the subclass's config in checkpoints loaded with torch.load(weights_only=True)."""
@@ -230,13 +230,9 @@ class VideoCodec(L.LightningModule):
         self.quality = rate.default_quality
         self.config = config
         self.recipe = recipe or TrainingRecipe()
-        if len(self.recipe.lambdas) != len(self.qualities):
-            raise ConfigError(
-                f"recipe.lambdas has {len(self.recipe.lambdas)} values but the model has {len(self.qualities)} "
-                f"qualities {list(self.qualities)}: give one lambda per quality, lowest quality first."
-            )
+        self.recipe.check_rate(self.rate)
         if self.recipe.q_scales is not None:
-            initialise_q_scales(self, self.recipe.q_scales)
+            self.initialise_q_scales(self.recipe.q_scales)
 
     @classmethod
     def rate_for(cls, config: Any) -> RateSpec:
@@ -299,6 +295,42 @@ class VideoCodec(L.LightningModule):
         return digest.hexdigest()[:16]
 
     # ----------------------------------------------------------------------------- training
+    def initialise_q_scales(self, anchors: Sequence[float]) -> None:
+        """Set every `*q_enc.scale` (A, 1, 1, 1) to `anchors` and every `*q_dec.scale` to their reciprocals.
+
+        See `TrainingRecipe.q_scales`.
+
+        Raises:
+            ConfigError: the model has no such parameter, or one has another number of anchors.
+        """
+        values = torch.tensor(list(anchors), dtype=torch.float32).view(-1, 1, 1, 1)
+        found = 0
+        with torch.no_grad():
+            for name, parameter in self.named_parameters():
+                for suffix, target in (("q_enc.scale", values), ("q_dec.scale", values.reciprocal())):
+                    if name.endswith(suffix):
+                        if parameter.shape != target.shape:
+                            raise ConfigError(f"{name} has {parameter.shape[0]} anchors, recipe.q_scales {len(anchors)}.")
+                        parameter.copy_(target)
+                        found += 1
+        if not found:
+            raise ConfigError(f"{type(self).__name__} has no q_enc / q_dec scales for recipe.q_scales; leave it null.")
+
+    def initialise_flow(self) -> list[nn.Parameter]:
+        """Restart every SpyNet of the model as the analytic flow step (`Stage.flow_init="gradient"`).
+
+        Returns: the flow networks' parameters, whose optimizer moments the caller drops with
+            their old values, so the first updates are not steered by them.
+        Raises:
+            ConfigError: the model has no SpyNet.
+        """
+        flows = [module for module in self.modules() if isinstance(module, SpyNet)]
+        if not flows:
+            raise ConfigError(f"{type(self).__name__} has no SpyNet flow network for flow_init; remove it from the stage.")
+        for flow in flows:
+            flow.init_gradient_flow_()
+        return [parameter for flow in flows for parameter in flow.parameters()]
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over every parameter; the stage in force sets the lr and which parameters get gradients."""
         return torch.optim.AdamW(
@@ -315,17 +347,15 @@ class VideoCodec(L.LightningModule):
         stage_index = self.recipe.stage_index_at(step)
         stage = self.recipe.stages[stage_index]
         optimizer = self.optimizers()
-        apply_stage(self, optimizer, stage, self.recipe)
-        if stage.flow_init == "gradient" and step == self.recipe.stage_start(stage_index):
-            initialise_flow(self, optimizer)
+        apply_stage(self, optimizer, stage, self.recipe, step - self.recipe.stage_start(stage_index))
         frames = 1 if stage.loss == "intra" else stage.frames
         if batch.shape[1] < frames:
             raise InputError(
                 f"stage {stage.name!r} codes {frames} frames per clip but the batches hold {batch.shape[1]}: "
                 f"set data.frames >= {frames}."
             )
-        draw = draw_clip(self.recipe.seed, step, len(self.qualities), batch.shape[1], frames)
-        quality = self.qualities[draw.quality_index]
+        draw = draw_clip(self.recipe.seed, step, len(self.rate.qualities), batch.shape[1], frames)
+        quality = self.rate.qualities[draw.quality_index]
 
         def optimizer_step(loss: Tensor) -> None:
             optimizer.zero_grad(set_to_none=True)
@@ -333,7 +363,7 @@ class VideoCodec(L.LightningModule):
             optimizer.step()
 
         clip = batch[:, draw.start : draw.start + frames]
-        lmbda = self.recipe.lambdas[draw.quality_index]
+        lmbda = self.recipe.lambda_of(self.rate, quality)
         stats = train_clip(self, clip, quality, lmbda, stage, self.recipe, optimizer_step, self._steps_left(step))
         batch_size = batch.shape[0]
         self.log("train/loss", stats.loss, prog_bar=True, batch_size=batch_size)
@@ -358,8 +388,9 @@ class VideoCodec(L.LightningModule):
             self.clip_gradients(optimizer, gradient_clip_val=self.recipe.grad_clip, gradient_clip_algorithm="norm")
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
-        """Estimate (B, T, 3, H, W) clips at every quality with rounding, as inference does.
+        """Estimate (B, T, 3, H, W) clips at the validation qualities with rounding, as inference does.
 
+        The qualities are recipe.validation_qualities, or the model's `rate.validation`.
         Logs val/q{q}/bpp, val/q{q}/psnr, val/q{q}/ms_ssim (frames >= 176 px) per quality q,
         the same split by frame type (val/q{q}/i_bpp, i_psnr for the first frame, p_bpp, p_psnr
         for the mean P frame), and val/loss, the mean over qualities of bpp + lambda * D.
@@ -371,11 +402,11 @@ class VideoCodec(L.LightningModule):
         self._evaluate(batch, "test")
 
     def _evaluate(self, batch: Tensor, prefix: str) -> None:
-        """Log {prefix}/q{q}/bpp, psnr, ms_ssim per quality and {prefix}/loss for a (B, T, 3, H, W) batch."""
+        """Log {prefix}/q{q}/bpp, psnr, ms_ssim per validation quality and {prefix}/loss for a (B, T, 3, H, W) batch."""
         log = dict(batch_size=batch.shape[0], sync_dist=True)  # averaged over the batches of every rank
         losses = []
-        for index, quality in enumerate(self.qualities):
-            stats = validate_clip(self, batch, quality, self.recipe.lambdas[index], self.recipe.distortion)
+        for quality in self.recipe.validation_of(self.rate):
+            stats = validate_clip(self, batch, quality, self.recipe.lambda_of(self.rate, quality), self.recipe.distortion)
             self.log(f"{prefix}/q{quality}/bpp", stats.bpp, **log)
             self.log(f"{prefix}/q{quality}/psnr", stats.psnr, **log)
             if stats.ms_ssim is not None:

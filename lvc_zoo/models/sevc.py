@@ -48,13 +48,24 @@ no hyperprior; the official `EL_codec.bit_estimator_z` is unused and not convert
 networks tag their own bits (`TaggedCoder`), so training sees the same tags.
 
 Training (Section 3.4; the official repository has no training code): `default_recipe` is
-the paper's independent optimisation, the base codec first (`BASE_PARAMETERS`, loss "base")
-and then the augmentative part with the base frozen (`AUGMENTATIVE_PARAMETERS`), followed by
-the joint spatial-temporal optimisation ("all" with `Stage.base_weight` = alpha = 0.05, the
-base-reconstruction constraint of Eq. 5). P frames hand the objective their base input,
-base reconstruction and warped base reference (`lvc_zoo.training.cascade.BASE_INPUT`,
-`BASE_FRAME`, `WARPED_FRAME`), cropped to the base frame before its padding to 16. The
-reconstructed loss forms and every [choice] are in `lvc_zoo.training.objective` and the card.
+the paper's independent optimisation, the base codec first (parameter groups "base_motion"
+and "base", loss "base") and then the augmentative part with the base frozen
+("augmentative"), followed by the joint spatial-temporal optimisation ("all" with
+`Stage.base_weight` = alpha = 0.05, the base-reconstruction constraint of Eq. 5). The base
+layer is the model's lower scalable layer for the objective: its bits carry the prefix
+`BASE_TAG_PREFIX` (`SEVC.rate_tags`), and P frames hand the objective their base input, base
+reconstruction and warped base reference (`lvc_zoo.training.cascade.BASE_INPUT`,
+`BASE_FRAME`, `WARPED_FRAME`), cropped to the base frame before its padding to 16.
+
+    [choice] SEVC's Eq. 4 (independent optimisation) and Eq. 5 (joint optimisation) lost
+    their symbols in the paper's text; from the prose around them we use
+        base codec (Eq. 4):  L_BL = w_t * lambda * D(x_hat_BL, x_BL) + R_BL
+        augmentative part:   L    = w_t * lambda * D(x_hat, x) + R        (base frozen)
+        joint (Eq. 5):       L    = w_t * lambda * (D(x_hat, x) + alpha * D(x_hat_BL, x_BL)) + R
+    with R_BL the base layer's bpp (per base-frame pixel), R the whole codec's bpp (both
+    layers, per full-resolution pixel), w_t the hierarchical frame weight, and
+    alpha = 0.05 (Table 6's best BD-rate). `lvc_zoo.training.objective` computes these forms
+    as its "base" and "all" losses; the other choices are in the model card.
 """
 
 from __future__ import annotations
@@ -71,7 +82,6 @@ from ..layers.resize import imresize
 from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
-from ..training.objective import BASE_TAG_PREFIX
 from .codec import FRAME_CHUNK, CoderMap, VideoCodec
 from .dcvc_dc import DPB, FEATURE_ADAPTOR_CYCLE, ContextualDecoder, ContextualEncoder, DCVCDCInter, ReconGeneration
 from .intra import DCVCDCIntra
@@ -90,6 +100,7 @@ __all__ = [
     "ENHANCEMENT_CHUNK",
     "BASE_SCALE",
     "REFRESH_INTERVAL",
+    "BASE_TAG_PREFIX",
     "INTRA_TAG_PREFIX",
     "ENHANCEMENT_TAG_PREFIX",
     "BASE_PARAMETERS",
@@ -112,22 +123,25 @@ REFRESH_INTERVAL = 32
 """Frame k with k % REFRESH_INTERVAL == 1 rebuilds both layers' features from their frames."""
 ENHANCEMENT_REFERENCES = 3
 """Previous enhancement latents the spatial-guided latent prior attends to."""
+BASE_TAG_PREFIX = "bl_"
+"""Prefix of the base layer's rate tags ("bl_mv_y", "bl_mv_z", "bl_y", "bl_z")."""
 INTRA_TAG_PREFIX = "i_"
-"""Prefix of the I frames' rate tags ("i_y", "i_z"); the base layer's is `BASE_TAG_PREFIX` ("bl_")."""
+"""Prefix of the I frames' rate tags ("i_y", "i_z")."""
 ENHANCEMENT_TAG_PREFIX = "el_"
 """Prefix of the enhancement layer's rate tags ("el_y")."""
 
 BASE_PARAMETERS: tuple[str, ...] = ("inter.base.*",)
-"""The base codec (a DCVC-DC P-frame codec of the 4x-downscaled frame)."""
+"""The base codec (parameter group "base"; a DCVC-DC P-frame codec of the 4x-downscaled frame)."""
 BASE_MOTION_PARAMETERS: tuple[str, ...] = ("inter.base.flow.*", "inter.base.mv_*")
-"""The base codec's motion branch (SpyNet and the motion codec), trained first."""
+"""The base codec's motion branch (parameter group "base_motion": SpyNet and the motion codec), trained first."""
 AUGMENTATIVE_PARAMETERS: tuple[str, ...] = (
     "inter.inter_layer_prediction.*",
     "inter.latent_inter_layer_prediction.*",
     "inter.enhancement.*",
     "inter.feature_adaptor*",
 )
-"""The augmentative part: every P-frame parameter outside the base codec (MFCA, latent prior, EL, adaptors)."""
+"""The augmentative part (parameter group "augmentative"): every P-frame parameter outside the base codec
+(MFCA, latent prior, EL, adaptors)."""
 SEVC_LAMBDAS: tuple[float, ...] = (50.0, 95.0, 200.0, 400.0)
 """lambda of qualities 0..3 (Section 4.1)."""
 BASE_RECONSTRUCTION_WEIGHT = 0.05
@@ -366,10 +380,10 @@ def default_recipe() -> TrainingRecipe:
     return TrainingRecipe(
         lambdas=list(SEVC_LAMBDAS),
         stages=[
-            Stage("base_motion", 20000, "motion", list(BASE_MOTION_PARAMETERS), frames=2, lr=1e-4),
-            Stage("base", 60000, "base", list(BASE_PARAMETERS), frames=6, lr=1e-4),
-            Stage("augmentative", 60000, "all", list(AUGMENTATIVE_PARAMETERS), frames=6, lr=1e-4),
-            Stage("joint", 20000, "all", ["inter.*"], frames=32, lr=1e-5, base_weight=BASE_RECONSTRUCTION_WEIGHT),
+            Stage("base_motion", 20000, "motion", ["base_motion"], frames=2, lr=1e-4),
+            Stage("base", 60000, "base", ["base"], frames=6, lr=1e-4),
+            Stage("augmentative", 60000, "all", ["augmentative"], frames=6, lr=1e-4),
+            Stage("joint", 20000, "all", ["inter"], frames=32, lr=1e-5, base_weight=BASE_RECONSTRUCTION_WEIGHT),
         ],
     )
 
@@ -389,6 +403,13 @@ class SEVC(VideoCodec):
     model_name = "sevc"
     config_class = SEVCConfig
     layers = (BASE_LAYER,)
+    parameter_groups = {
+        **VideoCodec.parameter_groups,
+        "base": BASE_PARAMETERS,
+        "base_motion": BASE_MOTION_PARAMETERS,
+        "augmentative": AUGMENTATIVE_PARAMETERS,
+    }
+    rate_tags = replace(VideoCodec.rate_tags, layer=BASE_TAG_PREFIX)
 
     @classmethod
     def rate_for(cls, config: SEVCConfig) -> RateSpec:

@@ -1,22 +1,23 @@
 """Training of the zoo's codecs: recipes (data), objective, stage application, cascade and PCFS.
 
 `VideoCodec.training_step` / `validation_step` / `configure_optimizers` are thin and call in
-here; this package never imports `lvc_zoo.models` (it is duck-typed on `VideoCodec`).
+here; this package never imports `lvc_zoo.models` (it is duck-typed on `VideoCodec`) and
+knows no paper: it addresses the parameter groups, rate tags, intermediates and loss terms a
+model declares or hands over.
 """
 
-from .cascade import ClipStats, ValidationStats, detach_state, train_clip, validate_clip
-from .objective import FrameTerms, distortion, frame_terms, frame_weight, ms_ssim
-from .recipe import CONTEXTUAL_PARAMETERS, MOTION_PARAMETERS, LossName, Stage, TrainingRecipe, default_stages
-from .stages import ClipDraw, apply_stage, draw_clip, initialise_flow, initialise_q_scales, intra_trains, trainable_names
+from .cascade import LOSS_TERM, ClipStats, ValidationStats, detach_state, train_clip, validate_clip
+from .objective import FrameTerms, RateTags, distortion, frame_terms, frame_weight, ms_ssim
+from .recipe import LossName, Schedule, Stage, TrainingRecipe
+from .stages import ClipDraw, apply_stage, draw_clip, intra_trains, trainable_globs, trainable_names
 
 __all__ = [
     "TrainingRecipe",
     "Stage",
     "LossName",
-    "MOTION_PARAMETERS",
-    "CONTEXTUAL_PARAMETERS",
-    "default_stages",
+    "Schedule",
     "FrameTerms",
+    "RateTags",
     "distortion",
     "frame_terms",
     "frame_weight",
@@ -24,10 +25,10 @@ __all__ = [
     "ClipDraw",
     "apply_stage",
     "draw_clip",
-    "initialise_flow",
-    "initialise_q_scales",
     "intra_trains",
+    "trainable_globs",
     "trainable_names",
+    "LOSS_TERM",
     "ClipStats",
     "ValidationStats",
     "detach_state",

@@ -13,13 +13,15 @@ held for backward is that of one group, however long the clip.
 
 The objective reads what it needs beyond x_hat from intermediates the P-frame network hands
 the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion",
-`DECODED_FLOW` and `ESTIMATED_FLOW` for "flow", and a model with a base layer `BASE_INPUT`
-and `BASE_FRAME` (SEVC), for "base", its "motion" and the base-reconstruction constraint of
-"all" stages with `base_weight` > 0.
+`DECODED_FLOW` and `ESTIMATED_FLOW` for "flow", a model with a base layer (a lower scalable
+layer) `BASE_INPUT` and `BASE_FRAME`, for "base", its "motion" and the base-reconstruction
+constraint of "all" stages with `base_weight` > 0, and `LOSS_TERM` + name for each of a
+stage's `loss_terms`.
 
 This module is duck-typed on `lvc_zoo.models.VideoCodec` (code_frame, shared_coders,
-padded_size, padding_multiple); it never imports the models. Every frame goes through the
-codec's per-frame step `code_frame`, the one that estimation, encoding and decoding use.
+padded_size, padding_multiple, rate_tags); it never imports the models. Every frame goes
+through the codec's per-frame step `code_frame`, the one that estimation, encoding and
+decoding use.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "ESTIMATED_FLOW",
     "BASE_INPUT",
     "BASE_FRAME",
+    "LOSS_TERM",
 ]
 
 WARPED_FRAME = "warped_frame"
@@ -60,9 +63,13 @@ DECODED_FLOW = "decoded_flow"
 ESTIMATED_FLOW = "estimated_flow"
 """Intermediate of the P-frame network: the (B, 2, H, W) flow its flow network estimated, before coding."""
 BASE_INPUT = "base_input"
-"""Intermediate of a model with a base layer: the base layer's (B, 3, h, w) input frame."""
+"""Intermediate of a model with a base layer (a lower scalable layer): its (B, 3, h, w) input frame."""
 BASE_FRAME = "base_frame"
 """Intermediate of a model with a base layer: the base layer's (B, 3, h, w) clamped reconstruction."""
+LOSS_TERM = "loss/"
+"""Prefix of the intermediates that are loss terms a model computes itself: a P-frame network
+hands a 0-dim tensor as `LOSS_TERM + name`, and a stage with `loss_terms` {name: weight} adds
+weight * term to the frame's loss."""
 
 
 @dataclass(frozen=True)
@@ -137,18 +144,25 @@ def _code_frame(codec: Any, x: Tensor, index: int, dpb: Any, size: tuple[int, in
 
 def _intermediates(stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(intermediates a P frame keeps, those it must hand over) under `stage`."""
+    terms = tuple(LOSS_TERM + name for name in stage.loss_terms or {})
     if stage.loss == "motion":
-        return (WARPED_FRAME, BASE_INPUT), (WARPED_FRAME,)
+        return (WARPED_FRAME, BASE_INPUT, *terms), (WARPED_FRAME, *terms)
     if stage.loss == "flow":
-        return (DECODED_FLOW, ESTIMATED_FLOW), (DECODED_FLOW, ESTIMATED_FLOW)
+        return (DECODED_FLOW, ESTIMATED_FLOW, *terms), (DECODED_FLOW, ESTIMATED_FLOW, *terms)
     if stage.loss == "base" or stage.base_weight:
-        return (BASE_FRAME, BASE_INPUT), (BASE_FRAME, BASE_INPUT)
-    return (), ()
+        return (BASE_FRAME, BASE_INPUT, *terms), (BASE_FRAME, BASE_INPUT, *terms)
+    return terms, terms
 
 
 def _check_kept(codec: Any, coder: Estimate, stage: Stage, required: tuple[str, ...]) -> None:
     """Raise ConfigError when the P-frame network handed over less than `stage` needs."""
     missing = [name for name in required if name not in coder.kept]
+    if missing and missing[0].startswith(LOSS_TERM):
+        raise ConfigError(
+            f"{type(codec.inter).__name__}.code hands over no loss term {missing[0].removeprefix(LOSS_TERM)!r} "
+            f"(keep_intermediate(coder, {missing[0]!r}, ...)), so stage {stage.name!r} cannot weight it: "
+            "remove it from the stage's loss_terms or add it to the network."
+        )
     if missing:
         needs = f"base_weight {stage.base_weight}" if stage.loss == "all" else f"the {stage.loss!r} loss"
         raise ConfigError(
@@ -172,7 +186,8 @@ def train_clip(
     `step` back-propagates the loss and steps the optimizer (`VideoCodec` passes its manual
     optimization step). An "intra" stage codes frame 0 only. The I frame runs without grad
     unless the I-frame network trains (`intra_trains`) and counts in the loss only then and
-    only for "intra" and "all" losses.
+    only for "intra" and "all" losses. Each P frame's loss gains weight * term for every
+    term of `stage.loss_terms`, which the P-frame network hands over (`LOSS_TERM`).
 
     Args:
         codec: a `VideoCodec`.
@@ -215,6 +230,7 @@ def train_clip(
             lmbda,
             frame_weight(stage.frame_weights or recipe.frame_weights, index),
             recipe.distortion,
+            tags=codec.rate_tags,
             warped=kept[WARPED_FRAME][..., : size[0], : size[1]] if WARPED_FRAME in kept else None,
             base_recon=kept.get(BASE_FRAME),
             base_input=kept.get(BASE_INPUT),
@@ -224,7 +240,10 @@ def train_clip(
         )
         bpps.append(terms.bpp)
         mses.append(terms.mse)
-        if index > 0 or (intra_grad and stage.loss in ("intra", "all")):
+        if index > 0:
+            extra = [weight * kept[LOSS_TERM + name].float() for name, weight in (stage.loss_terms or {}).items()]
+            group.append(terms.loss + sum(extra) if extra else terms.loss)
+        elif intra_grad and stage.loss in ("intra", "all"):
             group.append(terms.loss)
         if (index + 1) % group_size == 0 or index == count - 1:
             if group:
@@ -265,7 +284,7 @@ def validate_clip(codec: Any, frames: Tensor, quality: int, lmbda: float, kind: 
         x = frames[:, index]
         coder = Estimate(mode="round")
         x_hat, dpb = _code_frame(codec, pad_to_multiple(x, codec.padding_multiple), index, dpb, size, quality, coder)
-        terms = frame_terms("all", coder.bits, x_hat, x, lmbda, 1.0, "mse")
+        terms = frame_terms("all", coder.bits, x_hat, x, lmbda, 1.0, "mse", tags=codec.rate_tags)
         bpps.append(float(terms.bpp))
         psnrs.append(float(_psnr(terms.mse)))
         if with_ms_ssim:

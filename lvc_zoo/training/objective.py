@@ -8,27 +8,26 @@ frame's hierarchical weight (1 for an I frame). What D compares and which rate t
 depends on the stage's loss (see `Stage`):
 
     intra           D(I recon, x)                              every rate term of the I frame
-    motion          D(warped reference, x)                     motion terms ("mv_*")
-    flow            flow_weight * MSE(decoded flow, estimate)  motion terms ("mv_*")
+    motion          D(warped reference, x)                     motion terms (`RateTags.motion`)
+    flow            flow_weight * MSE(decoded flow, estimate)  motion terms
     reconstruction  D(x_hat, x)                                none
-    contextual      D(x_hat, x)                                the other terms (y, z)
+    contextual      D(x_hat, x)                                the other terms
     all             D(x_hat, x) + alpha * D(base recon, base input)   every rate term
-    base            D(base recon, base input)                  base-layer terms ("bl_*")
+    base            D(base recon, base input)                  base-layer terms (`RateTags.layer`)
 
-Models with a base layer (SEVC: a codec of the 4x-downscaled frame whose rate tags carry
-the prefix "bl_") hand their base input and reconstruction to the objective; for them
-"motion" is the base layer's (warped base reference against the base input, R = "bl_mv_*"),
-and "base" and "motion" count pixels of the base frame, so their R is the base layer's own
-bpp. alpha is `Stage.base_weight`, SEVC's base-reconstruction constraint:
+Models with a lower scalable layer, a base layer (e.g. SEVC's codec of the downscaled frame),
+hand their base input and reconstruction to the objective and tag the base layer's bits with
+a prefix they declare (`RateTags.layer`); for them "motion" is the base layer's (warped base
+reference against the base input, R = the base layer's motion terms), and "base" and
+"motion" count pixels of the base frame, so their R is the base layer's own bpp. alpha is
+`Stage.base_weight`, a base-reconstruction constraint (SEVC's Eq. 5, whose reconstructed form
+`lvc_zoo.models.sevc` gives):
 
-    [choice] SEVC's Eq. 4 (independent optimisation) and Eq. 5 (joint optimisation) lost
-    their symbols in the paper's text; from the prose around them we use
-        base codec (Eq. 4):  L_BL = w_t * lambda * D(x_hat_BL, x_BL) + R_BL
-        augmentative part:   L    = w_t * lambda * D(x_hat, x) + R        (base frozen)
-        joint (Eq. 5):       L    = w_t * lambda * (D(x_hat, x) + alpha * D(x_hat_BL, x_BL)) + R
-    with R_BL the base layer's bpp (per base-frame pixel), R the whole codec's bpp (both
-    layers, per full-resolution pixel), w_t the hierarchical frame weight, and
-    alpha = 0.05 (Table 6's best BD-rate).
+    L = w_t * lambda * (D(x_hat, x) + alpha * D(x_hat_BL, x_BL)) + R
+
+Which tags are motion terms and which a base layer's is the model's to say (`RateTags`,
+which a model declares as `rate_tags`). A stage's `loss_terms` add weighted terms the model
+computes itself (`lvc_zoo.training.cascade.LOSS_TERM`) to each P frame's loss.
 
 Everything is computed in float32 with autocast off, so mixed precision changes the networks'
 arithmetic, not the objective's.
@@ -47,9 +46,8 @@ from ..errors import InputError
 from .recipe import LossName
 
 __all__ = [
-    "BASE_TAG_PREFIX",
-    "MOTION_TAG_PREFIX",
     "MS_SSIM_MIN_SIDE",
+    "RateTags",
     "FrameTerms",
     "counts_rate",
     "distortion",
@@ -59,31 +57,40 @@ __all__ = [
     "ms_ssim",
 ]
 
-MOTION_TAG_PREFIX = "mv_"
-"""Rate tags of the motion latents ("mv_y", "mv_z"); the other tags are the contextual ones."""
-
-BASE_TAG_PREFIX = "bl_"
-"""Prefix of a base layer's rate tags ("bl_mv_y", "bl_y", ...; SEVC)."""
-
 MS_SSIM_MIN_SIDE = 176
 """Smallest frame side (a multiple of 16) for 5-scale MS-SSIM with an 11-tap window (> 160)."""
 
 
-def is_motion_tag(tag: str) -> bool:
-    """Whether `tag` is a motion latent's ("mv_y", or a base layer's "bl_mv_y")."""
-    return tag.removeprefix(BASE_TAG_PREFIX).startswith(MOTION_TAG_PREFIX)
+@dataclass(frozen=True)
+class RateTags:
+    """How a model names its rate terms (`Estimate.bits` tags), as it declares them (`rate_tags`).
+
+    Attributes:
+        motion: prefix of the motion latents' tags (e.g. "mv_" for "mv_y", "mv_z"); the
+            other tags are the contextual ones.
+        layer: prefix of a base layer's tags (e.g. "bl_" for "bl_mv_y", "bl_y"); None for a
+            model without one. A base layer's motion tags are `layer + motion + ...`.
+    """
+
+    motion: str
+    layer: str | None = None
 
 
-def counts_rate(loss: LossName, tag: str) -> bool:
-    """Whether a stage with loss `loss` counts the bits recorded under `tag`."""
+def is_motion_tag(tag: str, tags: RateTags) -> bool:
+    """Whether `tag` is a motion latent's (e.g. "mv_y", or a base layer's "bl_mv_y")."""
+    return tag.removeprefix(tags.layer or "").startswith(tags.motion)
+
+
+def counts_rate(loss: LossName, tag: str, tags: RateTags) -> bool:
+    """Whether a stage with loss `loss` counts the bits recorded under `tag` by a model tagging as `tags`."""
     if loss in ("intra", "all"):
         return True
     if loss in ("motion", "flow"):
-        return is_motion_tag(tag)
+        return is_motion_tag(tag, tags)
     if loss == "contextual":
-        return not is_motion_tag(tag)
+        return not is_motion_tag(tag, tags)
     if loss == "base":
-        return tag.startswith(BASE_TAG_PREFIX)
+        return tags.layer is not None and tag.startswith(tags.layer)
     return False
 
 
@@ -149,6 +156,7 @@ def frame_terms(
     weight: float,
     kind: str,
     *,
+    tags: RateTags,
     warped: Tensor | None = None,
     base_recon: Tensor | None = None,
     base_input: Tensor | None = None,
@@ -166,6 +174,7 @@ def frame_terms(
         lmbda: the quality's lambda.
         weight: the frame's hierarchical weight.
         kind: "mse" or "ms-ssim".
+        tags: how the model tags its bits (which count under `loss`).
         warped: the warped reference ("motion" only): (B, 3, H, W), or (B, 3, h, w) at the
             base layer's resolution when `base_input` is given.
         base_recon: (B, 3, h, w) the base layer's reconstruction, for "base" and alpha > 0;
@@ -192,7 +201,7 @@ def frame_terms(
     at_base = loss == "base" or (loss == "motion" and base_input is not None)
     pixels = batch * (base_input.shape[-2] * base_input.shape[-1] if at_base else height * width)
     zero = torch.zeros((), device=x.device)
-    rate = sum((b for tag, b in bits.items() if counts_rate(loss, tag)), zero) / pixels
+    rate = sum((b for tag, b in bits.items() if counts_rate(loss, tag, tags)), zero) / pixels
     total_bits = sum(bits.values(), zero).detach()
     with torch.autocast(x.device.type, enabled=False):
         mse = torch.mean((x_hat.detach().float() - x.float()) ** 2)

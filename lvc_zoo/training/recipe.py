@@ -1,4 +1,4 @@
-"""Training recipes as data: what trains, on which loss, for how many steps.
+"""Training recipes as data: what trains, on which loss, at which learning rate, for how many steps.
 
 A `TrainingRecipe` is plain dataclasses, so LightningCLI / jsonargparse build it from YAML:
 
@@ -8,22 +8,24 @@ A `TrainingRecipe` is plain dataclasses, so LightningCLI / jsonargparse build it
         recipe:
           lambdas: [85.0, 170.0, 380.0, 840.0]
           stages:
-            - {name: motion, steps: 20000, loss: motion, trainable: ["inter.flow.*", "inter.mv_*"], frames: 2}
+            - {name: motion, steps: 20000, loss: motion, trainable: [motion], frames: 2}
+            - {name: all, steps: 60000, loss: all, trainable: ["inter.*"], frames: 5, schedule: cosine}
             - ...
 
-The stage in force is a pure function of the optimizer step (`TrainingRecipe.stage_at`), so a
-resumed run continues in the stage it was killed in.
+A stage's `trainable` entries name parameter groups the model declares
+(`VideoCodec.parameter_groups`, e.g. DCVC-DC's "motion" and "contextual") or are fnmatch globs
+over parameter names. The stage in force is a pure function of the optimizer step
+(`TrainingRecipe.stage_at`) and its learning rate a pure function of the steps since the
+stage began (`Stage.lr_at`), so a resumed run continues exactly where it was killed.
 
-The default schedule is the DCVC-TCM / DCVC-HEM / DCVC-DC multi-stage one (motion warm-up,
-reconstruction, contextual coding, all; see the TCM paper's training section and OpenDCVCs'
-reimplementation). [choice] The papers give no step counts; ours are round numbers for a
-batch-8 Vimeo-90k run (about 2.5 epochs per 20k steps), and the last stage trains on 1 I + 4
-P frames cascaded, as OpenDCVCs' stage-4 fine-tune does.
+This module knows no paper: each model's default schedule lives with the model (e.g.
+`lvc_zoo.models.dcvc_dc.default_recipe`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -32,32 +34,12 @@ from typing import Any, Literal
 import torch
 
 from ..errors import ConfigError
+from ..rate import RateSpec
 
-__all__ = [
-    "LossName",
-    "Stage",
-    "TrainingRecipe",
-    "MOTION_PARAMETERS",
-    "CONTEXTUAL_PARAMETERS",
-    "default_stages",
-]
+__all__ = ["LossName", "Schedule", "Stage", "TrainingRecipe"]
 
 LossName = Literal["intra", "motion", "flow", "reconstruction", "contextual", "all", "base"]
-
-MOTION_PARAMETERS: tuple[str, ...] = ("inter.flow.*", "inter.mv_*")
-"""DCVC-DC's motion branch: SpyNet, motion encoder / decoder / hyperprior / prior / q-scales."""
-
-CONTEXTUAL_PARAMETERS: tuple[str, ...] = (
-    "inter.feature_*",
-    "inter.align.*",
-    "inter.context_fusion.*",
-    "inter.contextual_*",
-    "inter.hyperprior.*",
-    "inter.temporal_prior_encoder.*",
-    "inter.y_*",
-    "inter.recon_generation.*",
-)
-"""Every DCVC-DC P-frame parameter outside the motion branch (contexts, contextual codec, recon)."""
+Schedule = Literal["constant", "step", "cosine"]
 
 
 @dataclass
@@ -73,28 +55,41 @@ class Stage:
             from scratch to carry the estimate (the warp's gradient does not reach displacements of
             more than about a pixel, so from zero output "motion" cannot); "reconstruction": lambda*D(x_hat, x)
             (no rate); "contextual": lambda*D(x_hat, x) + R_y + R_z; "all": lambda*D + every rate;
-            "base" (models with a base layer, e.g. SEVC): lambda*D(base recon, base input) + R_base,
-            the base layer alone at its own resolution. A model with a base layer takes the
-            "motion" D and R_mv from its base layer too (see `lvc_zoo.training.objective`).
-        trainable: fnmatch globs over parameter names (e.g. "inter.flow.*"); others stay fixed.
+            "base" (models with a lower scalable layer, a base layer): lambda*D(base recon, base
+            input) + R_base, the base layer alone at its own resolution. A model with a base
+            layer takes the "motion" D and R_mv from its base layer too (see
+            `lvc_zoo.training.objective`).
+        trainable: parameter groups the model declares (`VideoCodec.parameter_groups`) or
+            fnmatch globs over parameter names (e.g. "inter.flow.*"); the others stay fixed.
         frames: frames of each training clip coded (1 I + frames - 1 P).
-        lr: learning rate during the stage.
+        lr: learning rate at the stage's start (after its warm-up); see `schedule`.
         cascaded: gradients flow through the references (False: each reference is detached).
         group_size: PCFS (ECVC's partial cascaded fine-tuning): frames per group, the loss
             back-propagated and the optimizer stepped after each group; None = the whole clip.
-        base_weight: alpha of SEVC's base-reconstruction constraint (its Eq. 5): an "all" stage
+        base_weight: alpha of a base-reconstruction constraint (SEVC's Eq. 5): an "all" stage
             of a model with a base layer adds weight * lambda * alpha * D(base recon, base input)
             to each P frame's loss; 0 = the plain loss. Only "all" stages take it.
-        flow_init: "gradient": at the stage's first step every SpyNet of the model becomes the
-            analytic gradient-based flow step (`SpyNet.init_gradient_flow_`) and its optimizer
-            moments are dropped: [choice] a start for a flow network trained without pretrained
-            weights, where SpyNet's own training needs far more steps (the demo model's card).
-            A run resumed later in the stage keeps the checkpoint's (trained) weights.
+        flow_init: "gradient": at the stage's first step the model's flow networks restart as
+            the analytic gradient-based flow step (the model's `initialise_flow()`) and their
+            optimizer moments are dropped: [choice] a start for a flow network trained without
+            pretrained weights (the demo model's card). A run resumed later in the stage keeps
+            the checkpoint's (trained) weights.
         flow_weight: the "flow" loss's weight on the flow MSE (px^2); [choice] 0.01. A flow
             error of e px costs about mean(I_x^2) * e^2 of warp MSE; on the demo recipe's
             training photos mean(I_x^2) is 0.0018 per px^2 at full size (grey, [0, 1]) and up
             to 4x that after their 2x downscale, so 0.01 weighs a flow error 1.5-5x the warp
             error it causes: a little more, to pull a motion codec away from zero flow.
+        frame_weights: the stage's own hierarchical P-frame weights; None = the recipe's.
+        schedule: how the learning rate moves over the stage (`lr_at`): "constant" (`lr`),
+            "step" (`lr` * gamma ** (steps // step_size)) or "cosine" (from `lr` down to
+            `min_lr` over the stage's `steps`, then `min_lr` while the last stage goes on).
+        min_lr: the "cosine" schedule's final learning rate.
+        step_size: the "step" schedule's period in optimizer steps.
+        gamma: the "step" schedule's factor per period.
+        warmup_steps: steps at the stage's start over which the learning rate rises linearly
+            to `lr` (lr * (k + 1) / warmup_steps at step k); the schedule runs after them.
+        loss_terms: extra terms the model hands over (see `lvc_zoo.training.cascade.LOSS_TERM`),
+            by name, with their weights: each P frame's loss gains weight * term. None = none.
     """
 
     name: str
@@ -108,7 +103,15 @@ class Stage:
     base_weight: float = 0.0
     flow_init: Literal["gradient"] | None = None
     flow_weight: float = 0.01
-    frame_weights: list[float] | None = None  # a plain default: stages pickled before it existed read None
+    # Fields added later have plain (class attribute) defaults, so stages pickled before they
+    # existed unpickle with them and still compare equal to the same stage written today.
+    frame_weights: list[float] | None = None
+    schedule: Schedule = "constant"
+    min_lr: float = 0.0
+    step_size: int | None = None
+    gamma: float = 0.1
+    warmup_steps: int = 0
+    loss_terms: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.frames < 1 or (self.group_size is not None and self.group_size < 1):
@@ -127,16 +130,30 @@ class Stage:
                 f"Stage {self.name!r}: base_weight (alpha of the base-reconstruction constraint) must be >= 0 "
                 f"and is used by 'all' stages only (got {self.base_weight} with loss {self.loss!r})."
             )
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ConfigError(f"Stage {self.name!r}: warmup_steps must be >= 0 and < steps ({self.steps}), got {self.warmup_steps}.")
+        if self.schedule == "step" and (self.step_size is None or self.step_size < 1 or self.gamma <= 0):
+            raise ConfigError(
+                f"Stage {self.name!r}: the 'step' schedule needs step_size >= 1 and gamma > 0 "
+                f"(got step_size={self.step_size}, gamma={self.gamma})."
+            )
+        if self.schedule == "cosine" and not 0 <= self.min_lr <= self.lr:
+            raise ConfigError(f"Stage {self.name!r}: the 'cosine' schedule needs 0 <= min_lr <= lr, got min_lr={self.min_lr}, lr={self.lr}.")
 
+    def lr_at(self, step: int) -> float:
+        """The learning rate `step` optimizer steps after the stage began (see `schedule`).
 
-def default_stages() -> list[Stage]:
-    """The DCVC family's motion -> reconstruction -> contextual -> all schedule (DCVC-DC names)."""
-    return [
-        Stage("motion", 20000, "motion", list(MOTION_PARAMETERS), frames=2, lr=1e-4),
-        Stage("reconstruction", 20000, "reconstruction", list(CONTEXTUAL_PARAMETERS), frames=2, lr=1e-4),
-        Stage("contextual", 20000, "contextual", list(CONTEXTUAL_PARAMETERS), frames=2, lr=1e-4),
-        Stage("all", 60000, "all", ["*"], frames=5, lr=1e-4),
-    ]
+        A pure function of the stage and `step`, so a resumed run sets what the killed run would have.
+        """
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        step -= self.warmup_steps
+        if self.schedule == "step":
+            return self.lr * self.gamma ** (step // self.step_size)
+        if self.schedule == "cosine":
+            progress = min(step / (self.steps - self.warmup_steps), 1.0)
+            return self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        return self.lr
 
 
 @dataclass
@@ -144,8 +161,8 @@ class TrainingRecipe:
     """Objective, schedule and optimizer settings of a training run.
 
     Args:
-        lambdas: rate-distortion trade-off per quality (q_index order); [choice] the default
-            85/170/380/840 are OpenDCVCs' DCVC-DC values (MSE on [0, 1] frames).
+        lambdas: rate-distortion trade-off per quality (lowest quality first); None = the
+            model's own (`VideoCodec.rate.lambdas`).
         distortion: "mse" or "ms-ssim" (1 - MS-SSIM; frames must be >= 176 px).
         frame_weights: distortion weight of P frame k (k = 0, 1, ...) is
             frame_weights[k % len]; [choice] OpenDCVCs' hierarchical [0.5, 1.2, 0.5, 0.9]. A stage
@@ -153,35 +170,73 @@ class TrainingRecipe:
         grad_clip: max global gradient norm before each optimizer step; None = no clipping.
         quantization: training relaxation of rounding, "noise" (additive uniform) or "ste".
         intra: "frozen" (the I codec runs without grad outside "intra" stages) or "trained".
-        stages: the schedule, run in order; the last stage continues past its `steps`.
+        stages: the schedule, run in order; the last stage continues past its `steps`. The
+            default trains every parameter on the full loss; models give their own
+            (e.g. `lvc_zoo.models.dcvc_dc.default_recipe`).
         weight_decay: AdamW weight decay.
         seed: seeds the per-step draw of quality and clip start (with the step number).
         q_scales: initial q-scale anchors of a model trained from scratch, one per quality
-            (lowest first): every `*q_enc.scale` starts at these values and every
-            `*q_dec.scale` at their reciprocals. None keeps the constructors' ones (all 1, the
+            (lowest first), which the model's `initialise_q_scales` sets (DCVC-DC: every
+            `*q_enc.scale` to these values, every `*q_dec.scale` to their reciprocals). None keeps the constructors' ones (all 1, the
             official initialisation). [choice] Spread anchors let variable-rate training tell
             the qualities apart from the first step; from equal anchors Adam needs thousands of
             steps to separate them. `init_from` weights and resumed checkpoints replace them.
+        validation_qualities: the qualities validation and test code; None = the model's own
+            (`VideoCodec.rate.validation`).
     """
 
-    lambdas: list[float] = field(default_factory=lambda: [85.0, 170.0, 380.0, 840.0])
+    lambdas: list[float] | None = None
     distortion: Literal["mse", "ms-ssim"] = "mse"
     frame_weights: list[float] = field(default_factory=lambda: [0.5, 1.2, 0.5, 0.9])
     grad_clip: float | None = 1.0
     quantization: Literal["noise", "ste"] = "noise"
     intra: Literal["frozen", "trained"] = "frozen"
-    stages: list[Stage] = field(default_factory=default_stages)
+    stages: list[Stage] = field(default_factory=lambda: [Stage("all", 1, "all")])
     weight_decay: float = 0.0
     seed: int = 0
     q_scales: list[float] | None = None
+    validation_qualities: list[int] | None = None  # a plain default: recipes pickled before it existed read None
 
     def __post_init__(self) -> None:
-        if not self.lambdas or not self.frame_weights or not self.stages:
-            raise ConfigError("A TrainingRecipe needs at least one lambda, one frame weight and one stage.")
-        if self.q_scales is not None and (len(self.q_scales) != len(self.lambdas) or min(self.q_scales) <= 0):
+        if self.lambdas == [] or not self.frame_weights or not self.stages:
+            raise ConfigError("A TrainingRecipe needs at least one frame weight and one stage, and lambdas null or one per quality.")
+        if self.q_scales is not None and min(self.q_scales) <= 0:
+            raise ConfigError(f"recipe.q_scales must hold one positive value per quality, got {self.q_scales}.")
+
+    def check_rate(self, rate: RateSpec) -> None:
+        """Raise ConfigError unless the recipe fits a model of rate `rate`.
+
+        lambdas and q_scales, where given, hold one value per quality of the model, and
+        validation_qualities are some of its qualities.
+        """
+        count = len(rate.qualities)
+        if self.lambdas is not None and len(self.lambdas) != count:
             raise ConfigError(
-                f"recipe.q_scales must hold one positive value per lambda ({len(self.lambdas)}), got {self.q_scales}."
+                f"recipe.lambdas has {len(self.lambdas)} values but the model has {count} qualities "
+                f"{list(rate.qualities)}: give one lambda per quality, lowest quality first, or null for the model's own."
             )
+        if self.lambdas is None and len(rate.lambdas) != count:
+            raise ConfigError(
+                f"the model's lambdas {list(rate.lambdas)} are not one per quality {list(rate.qualities)}: set recipe.lambdas."
+            )
+        if self.q_scales is not None and len(self.q_scales) != count:
+            raise ConfigError(f"recipe.q_scales must hold one positive value per quality ({count}), got {self.q_scales}.")
+        unknown = sorted(set(self.validation_qualities or ()) - set(rate.qualities))
+        if unknown or self.validation_qualities == []:
+            raise ConfigError(
+                f"recipe.validation_qualities {self.validation_qualities} must be some of the model's qualities "
+                f"{list(rate.qualities)}, or null for the model's own {list(rate.validation)}."
+            )
+
+    def lambda_of(self, rate: RateSpec, quality: int) -> float:
+        """The lambda training and validation use for `quality`: recipe.lambdas' or else the model's."""
+        if self.lambdas is None:
+            return rate.lambda_of(quality)
+        return self.lambdas[rate.qualities.index(quality)]
+
+    def validation_of(self, rate: RateSpec) -> tuple[int, ...]:
+        """The qualities validation codes: recipe.validation_qualities, or else the model's."""
+        return rate.validation if self.validation_qualities is None else tuple(self.validation_qualities)
 
     def _switches(self) -> list[int]:
         """The steps at which the next stage takes over: the ends of every stage but the last, which goes on."""

@@ -11,8 +11,18 @@ from training_testing import clips, small_model
 
 from lvc_zoo.errors import ConfigError, InputError
 from lvc_zoo.layers.entropy import Estimate, FactorizedBitEstimator, conditional_bits
-from lvc_zoo.training import Stage, frame_terms, frame_weight, train_clip
+from lvc_zoo.layers.entropy import keep_intermediate
+from lvc_zoo.models import DCVCDC, SEVC, DCVCDCConfig, VideoCodec
+from lvc_zoo.models.dcvc_dc import DCVC_DC_LAMBDAS, DCVCDCInter
+from lvc_zoo.models.intra import DCVCDCIntra
+from lvc_zoo.rate import RateSpec
+from lvc_zoo.training import LOSS_TERM, RateTags, Stage, TrainingRecipe, frame_terms, frame_weight, train_clip
 from lvc_zoo.training.objective import counts_rate, distortion
+
+TAGS = DCVCDC.rate_tags
+"""A single-layer model's tags: motion "mv_*"."""
+LAYERED = SEVC.rate_tags
+"""A model with a base layer "bl_*" (SEVC's)."""
 
 
 def test_frame_weights_cycle_over_p_frames() -> None:
@@ -33,7 +43,7 @@ def test_frame_weights_cycle_over_p_frames() -> None:
     ],
 )
 def test_rate_terms_per_loss(loss: str, counted: set[str]) -> None:
-    assert {tag for tag in ("y", "z", "mv_y", "mv_z") if counts_rate(loss, tag)} == counted
+    assert {tag for tag in ("y", "z", "mv_y", "mv_z") if counts_rate(loss, tag, TAGS)} == counted
 
 
 LAYERED_TAGS = ("bl_mv_y", "bl_mv_z", "bl_y", "bl_z", "el_y", "i_y", "i_z")
@@ -51,7 +61,14 @@ LAYERED_TAGS = ("bl_mv_y", "bl_mv_z", "bl_y", "bl_z", "el_y", "i_y", "i_z")
     ],
 )
 def test_rate_terms_of_a_layered_codec(loss: str, counted: set[str]) -> None:
-    assert {tag for tag in LAYERED_TAGS if counts_rate(loss, tag)} == counted
+    assert {tag for tag in LAYERED_TAGS if counts_rate(loss, tag, LAYERED)} == counted
+
+
+def test_rate_tags_are_the_models_to_declare() -> None:
+    assert (TAGS, LAYERED) == (RateTags("mv_"), RateTags("mv_", "bl_"))
+    other = RateTags(motion="m_", layer="lo_")  # a model naming its latents otherwise
+    assert [tag for tag in ("m_y", "lo_m_y", "lo_y", "mv_y", "y") if counts_rate("motion", tag, other)] == ["m_y", "lo_m_y"]
+    assert [tag for tag in ("m_y", "lo_m_y", "lo_y", "mv_y", "y") if counts_rate("base", tag, other)] == ["lo_m_y", "lo_y"]
 
 
 def test_frame_terms_on_a_toy_batch() -> None:
@@ -60,15 +77,15 @@ def test_frame_terms_on_a_toy_batch() -> None:
     warped = x - 0.2
     bits = {"y": torch.tensor(64.0), "z": torch.tensor(16.0), "mv_y": torch.tensor(32.0)}
     pixels = 2 * 4 * 4
-    terms = frame_terms("contextual", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse")
+    terms = frame_terms("contextual", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse", tags=TAGS)
     assert terms.loss.item() == pytest.approx(1.2 * 100.0 * 0.01 + (64 + 16) / pixels)
     assert terms.bpp.item() == pytest.approx((64 + 16 + 32) / pixels)
     assert terms.mse.item() == pytest.approx(0.01)
-    motion = frame_terms("motion", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse", warped=warped)
+    motion = frame_terms("motion", bits, x_hat, x, lmbda=100.0, weight=1.2, kind="mse", tags=TAGS, warped=warped)
     assert motion.loss.item() == pytest.approx(1.2 * 100.0 * 0.04 + 32 / pixels)
     decoded = torch.zeros(2, 2, 4, 4, requires_grad=True)
     estimate = torch.full((2, 2, 4, 4), 3.0, requires_grad=True)
-    flow = frame_terms("flow", bits, x_hat, x, 100.0, 1.2, "mse", flows=(decoded, estimate), flow_weight=0.01)
+    flow = frame_terms("flow", bits, x_hat, x, 100.0, 1.2, "mse", tags=TAGS, flows=(decoded, estimate), flow_weight=0.01)
     assert flow.loss.item() == pytest.approx(1.2 * 100.0 * 0.01 * 9.0 + 32 / pixels)
     flow.loss.backward()
     assert decoded.grad.abs().sum() > 0 and estimate.grad is None  # the estimate is a target
@@ -83,10 +100,10 @@ def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
     warped = base_input - 0.2                    # D(warped, base input) = 0.04
     bits = {"bl_mv_y": torch.tensor(4.0), "bl_y": torch.tensor(12.0), "el_y": torch.tensor(64.0)}
     full, low = 2 * 8 * 8, 2 * 2 * 2
-    layers = dict(base_recon=base_recon, base_input=base_input)
+    layers = dict(base_recon=base_recon, base_input=base_input, tags=LAYERED)
     base = frame_terms("base", bits, x_hat, x, 50.0, 0.5, "mse", **layers)
     assert base.loss.item() == pytest.approx(0.5 * 50.0 * 0.09 + (4 + 12) / low)
-    motion = frame_terms("motion", bits, x_hat, x, 50.0, 0.5, "mse", warped=warped, base_input=base_input)
+    motion = frame_terms("motion", bits, x_hat, x, 50.0, 0.5, "mse", tags=LAYERED, warped=warped, base_input=base_input)
     assert motion.loss.item() == pytest.approx(0.5 * 50.0 * 0.04 + 4 / low)
     joint = frame_terms("all", bits, x_hat, x, 50.0, 0.5, "mse", base_weight=0.05, **layers)
     assert joint.loss.item() == pytest.approx(0.5 * 50.0 * (0.01 + 0.05 * 0.09) + 80 / full)
@@ -218,3 +235,43 @@ def test_motion_loss_needs_the_warped_frame(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr("lvc_zoo.models.dcvc_dc.keep_intermediate", lambda coder, name, make: None)
     with pytest.raises(ConfigError, match="warped_frame"):
         train_clip(model, clips(1, 2), 0, 85.0, model.recipe.stages[0], model.recipe, lambda loss: None)
+
+
+class _BrightnessInter(DCVCDCInter):
+    """A P-frame network that hands over one loss term of its own: the mean of its reconstruction."""
+
+    def code(self, x, dpb, quality, coder):  # type: ignore[no-untyped-def]
+        x_hat, after = super().code(x, dpb, quality, coder)
+        keep_intermediate(coder, LOSS_TERM + "brightness", lambda: x_hat.mean())
+        return x_hat, after
+
+
+class _BrightnessCodec(VideoCodec):
+    """A test-only model whose P frames contribute the loss term "brightness"."""
+
+    def __init__(self, recipe: TrainingRecipe) -> None:
+        torch.manual_seed(0)
+        config = DCVCDCConfig.small()
+        rate = RateSpec.anchors(config.anchors, DCVC_DC_LAMBDAS)
+        super().__init__(DCVCDCIntra(config), _BrightnessInter(config), rate, config=config, recipe=recipe)
+
+
+def test_stage_loss_terms_add_the_weighted_terms_a_model_hands_over() -> None:
+    """Each P frame's loss gains weight * term; the clip's loss is their mean, so it gains weight * mean term."""
+    model = _BrightnessCodec(TrainingRecipe(quantization="ste"))
+    frames = clips(1, 3)
+    plain: list[torch.Tensor] = []
+    weighted: list[torch.Tensor] = []
+    train_clip(model, frames, 2, 380.0, Stage("all", 10, "all", frames=3), model.recipe, plain.append)
+    stage = Stage("all", 10, "all", frames=3, loss_terms={"brightness": 2.5})
+    train_clip(model, frames, 2, 380.0, stage, model.recipe, weighted.append)
+    recon = model.estimate(frames[0], quality=2).recon
+    term = (recon[1].mean().item() + recon[2].mean().item()) / 2
+    assert weighted[0].item() == pytest.approx(plain[0].item() + 2.5 * term, rel=1e-5)
+
+
+def test_a_loss_term_the_model_does_not_hand_over_is_a_config_error() -> None:
+    model = small_model(Stage("all", 10, "all"))
+    stage = Stage("extra", 10, "all", loss_terms={"rate_compensation": 1.0})
+    with pytest.raises(ConfigError, match="no loss term 'rate_compensation'.*remove it from the stage's loss_terms"):
+        train_clip(model, clips(1, 2), 0, 85.0, stage, model.recipe, lambda loss: None)

@@ -59,11 +59,11 @@ def test_each_stage_trains_exactly_its_part(stage: Stage) -> None:
     stage = replace(stage, frames=3)
     model = small_sevc(stage)
     before = parameters(model)
-    trainable = trainable_names(before, stage, model.recipe)
+    trainable = trainable_names(before, stage, model.recipe, model.parameter_groups)
     assert trainable == {name for name in before if TRAINS[stage.name](name)}
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    apply_stage(model, optimizer, stage, model.recipe)
+    apply_stage(model, optimizer, stage, model.recipe, 0)
 
     def step(loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -14,17 +15,11 @@ from training_testing import changed, clips, fit, parameters, small_model
 
 import lvc_zoo.models.codec
 from lvc_zoo.errors import ConfigError, InputError
-from lvc_zoo.models import DCVCDC, DCVCDCConfig
 from lvc_zoo.layers.flow import SpyNet
-from lvc_zoo.training import (
-    CONTEXTUAL_PARAMETERS,
-    MOTION_PARAMETERS,
-    Stage,
-    TrainingRecipe,
-    draw_clip,
-    initialise_flow,
-    trainable_names,
-)
+from lvc_zoo.models import DCVCDC, DCVCDCConfig, VideoCodec
+from lvc_zoo.models.dcvc_dc import CONTEXTUAL_PARAMETERS, MOTION_PARAMETERS, default_recipe
+from lvc_zoo.rate import RateSpec
+from lvc_zoo.training import Stage, TrainingRecipe, draw_clip, trainable_names
 
 ENTROPY_MODEL = ("inter.hyperprior.*", "inter.temporal_prior_encoder.*", "inter.y_prior_fusion.*", "inter.y_spatial_prior.*")
 """The contextual entropy model: without a rate term it gets zero gradients."""
@@ -52,7 +47,7 @@ UNUSED_ON_THREE_FRAMES = ("inter.feature_adaptor.1.*", "inter.feature_adaptor.2.
 def test_stage_trains_exactly_its_parameters(stage: Stage, idle: tuple[str, ...]) -> None:
     model = small_model(stage)
     before = parameters(model)
-    trainable = trainable_names(before, stage, model.recipe)
+    trainable = trainable_names(before, stage, model.recipe, model.parameter_groups)
     fit(model, clips(2, 3), max_steps=2)
     updated = changed(before, model)
     assert updated <= trainable  # nothing outside the stage moves (the I codec stays frozen under "*")
@@ -90,6 +85,50 @@ def test_unmatched_glob_is_a_config_error() -> None:
         fit(model, clips(1, 2), max_steps=1)
 
 
+def test_trainable_names_the_parameter_groups_a_model_declares() -> None:
+    model = small_model(Stage("s", 10, "all"))
+    names = [n for n, _ in model.named_parameters()]
+    groups = model.parameter_groups
+    by_group = trainable_names(names, Stage("g", 10, "all", ["motion", "inter.y_*"]), model.recipe, groups)
+    by_globs = trainable_names(names, Stage("g", 10, "all", [*MOTION_PARAMETERS, "inter.y_*"]), model.recipe)
+    assert by_group == by_globs and by_group
+    assert trainable_names(names, Stage("g", 10, "all", ["inter"]), model.recipe, groups) == {
+        n for n in names if n.startswith("inter.")
+    }
+    with pytest.raises(ConfigError, match=r"\['moton'\].*'contextual', 'inter', 'intra', 'motion'"):
+        trainable_names(names, Stage("typo", 10, "all", ["moton"]), model.recipe, groups)
+
+
+class _RecordLr(Callback):
+    """Records the lr of every training batch (the stage sets it before the batch's step)."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        self.seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+COSINE = (Stage("warm", 1, "all", lr=1e-3), Stage("decay", 2, "all", lr=1e-3, schedule="cosine", min_lr=1e-5))
+"""One constant step, then cosine decay over 2 steps (the last stage: min_lr from its step 2 on)."""
+
+
+def test_cosine_stage_sets_its_lr_at_start_middle_and_end_and_resumes_exactly(tmp_path: Path) -> None:
+    # one batch per epoch, so a checkpoint after a step is one at an epoch's end; "ste" draws no
+    # noise, so the resumed run needs no random state (tests/training/test_resume.py covers that)
+    data = clips(1, 2)
+    straight, record = small_model(*COSINE, quantization="ste"), _RecordLr()
+    fit(straight, data, max_steps=4, callbacks=[record])
+    assert record.seen == [1e-3, 1e-3, pytest.approx((1e-3 + 1e-5) / 2), pytest.approx(1e-5)]  # warm; start, middle, end
+
+    first = small_model(*COSINE, quantization="ste")
+    fit(first, data, max_steps=2).save_checkpoint(tmp_path / "at2.ckpt")
+    resumed, again = small_model(*COSINE, quantization="ste", init_seed=1), _RecordLr()
+    fit(resumed, data, max_steps=4, callbacks=[again], ckpt_path=str(tmp_path / "at2.ckpt"))
+    assert again.seen == record.seen[2:]
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()))
+
+
 def test_clip_shorter_than_stage_is_an_input_error() -> None:
     model = small_model(Stage("long", 10, "all", frames=5))
     with pytest.raises(InputError, match="data.frames >= 5"):
@@ -119,6 +158,32 @@ def test_training_step_uses_the_drawn_quality_and_its_lambda(monkeypatch: pytest
     expected = [draw_clip(5, step, 4, 3, 2).quality_index for step in range(6)]
     # the last stage goes on, so only the trainer's max_steps bounds a batch's steps
     assert calls == [(q, lambdas[q], 2, 6 - step) for step, q in enumerate(expected)]
+
+
+def test_validation_codes_the_validation_qualities() -> None:
+    model = small_model(Stage("all", 10, "all"), validation_qualities=[1, 3])
+    run = fit(model, clips(1, 2), max_steps=1)
+    run.validate(model, DataLoader(clips(1, 2), batch_size=1), verbose=False)
+    assert {key.split("/")[1] for key in run.callback_metrics if key.startswith("val/q")} == {"q1", "q3"}
+    model.recipe = replace(model.recipe, validation_qualities=None)
+    model.rate = replace(model.rate, validation=(2,))  # the model's own subset
+    run.validate(model, DataLoader(clips(1, 2), batch_size=1), verbose=False)
+    assert {key.split("/")[1] for key in run.callback_metrics if key.startswith("val/q")} == {"q2"}
+
+
+def test_training_step_takes_the_models_lambdas_when_the_recipe_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, float]] = []
+    original = lvc_zoo.models.codec.train_clip
+
+    def recording(codec, frames, quality, lmbda, stage, recipe, step, max_steps):  # type: ignore[no-untyped-def]
+        calls.append((quality, lmbda))
+        return original(codec, frames, quality, lmbda, stage, recipe, step, max_steps)
+
+    monkeypatch.setattr(lvc_zoo.models.codec, "train_clip", recording)
+    model = small_model(Stage("all", 10, "all"), seed=5)
+    assert model.recipe.lambdas is None
+    fit(model, clips(3, 2), max_steps=3)
+    assert calls == [(q, model.rate.lambdas[q]) for q, _ in calls] and len(calls) == 3
 
 
 def test_validation_logs_per_quality() -> None:
@@ -152,13 +217,13 @@ def test_checkpoint_rebuilds_the_model_and_recipe(tmp_path: Path) -> None:
 
 def test_flow_init_sets_the_flow_network_at_the_first_step_of_its_stage_only(monkeypatch: pytest.MonkeyPatch) -> None:
     steps: list[int] = []
-    real = lvc_zoo.models.codec.initialise_flow
+    real = DCVCDC.initialise_flow
 
-    def recording(model: DCVCDC, optimizer: torch.optim.Optimizer) -> None:
+    def recording(model: DCVCDC) -> list[torch.nn.Parameter]:
         steps.append(model.global_step)
-        real(model, optimizer)
+        return real(model)
 
-    monkeypatch.setattr(lvc_zoo.models.codec, "initialise_flow", recording)
+    monkeypatch.setattr(DCVCDC, "initialise_flow", recording)
     model = small_model(
         Stage("a", 2, "motion", list(MOTION_PARAMETERS), lr=1e-3),
         Stage("b", 5, "motion", ["inter.mv_*"], flow_init="gradient"),
@@ -175,9 +240,10 @@ def test_flow_init_sets_the_flow_network_at_the_first_step_of_its_stage_only(mon
 
 
 def test_flow_init_needs_a_flow_network() -> None:
-    module = torch.nn.Linear(2, 2)
+    rate = RateSpec.anchors(4, (1.0, 2.0, 3.0, 4.0))
+    codec = VideoCodec(torch.nn.Conv2d(3, 3, 1), torch.nn.Conv2d(3, 3, 1), rate, recipe=TrainingRecipe())
     with pytest.raises(ConfigError, match="no SpyNet"):
-        initialise_flow(module, torch.optim.AdamW(module.parameters()))
+        codec.initialise_flow()
 
 
 def test_bf16_mixed_training_step_is_finite() -> None:
@@ -187,7 +253,7 @@ def test_bf16_mixed_training_step_is_finite() -> None:
 
 
 def test_recipe_default_is_used_when_none() -> None:
-    assert DCVCDC(DCVCDCConfig.small()).recipe == TrainingRecipe()
+    assert DCVCDC(DCVCDCConfig.small()).recipe == default_recipe()
 
 
 def test_recipe_q_scales_spread_the_anchors_of_every_q_scale() -> None:
@@ -204,7 +270,7 @@ def test_recipe_q_scales_spread_the_anchors_of_every_q_scale() -> None:
 
 
 def test_recipe_q_scales_need_one_positive_value_per_quality() -> None:
-    with pytest.raises(ConfigError, match="one positive value per lambda"):
-        TrainingRecipe(q_scales=[1.0, 2.0])
-    with pytest.raises(ConfigError, match="one positive value per lambda"):
+    with pytest.raises(ConfigError, match="one positive value per quality"):
+        small_model(Stage("all", 1, "all"), q_scales=[1.0, 2.0])
+    with pytest.raises(ConfigError, match="one positive value per quality"):
         TrainingRecipe(q_scales=[0.0, 1.0, 2.0, 3.0])

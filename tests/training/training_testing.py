@@ -23,8 +23,11 @@ def small_model(*stages: Stage, init_seed: int = 0, **recipe: object) -> DCVCDC:
     return DCVCDC(DCVCDCConfig.small(), recipe=TrainingRecipe(stages=list(stages), **recipe))
 
 
-def fit(model: DCVCDC, data: torch.Tensor, max_steps: int, batch_size: int = 1, **trainer: object) -> L.Trainer:
-    """Fit `model` on the clips `data` on the CPU for `max_steps` optimizer steps, no logger, no checkpoints."""
+def fit(
+    model: DCVCDC, data: torch.Tensor, max_steps: int, batch_size: int = 1, ckpt_path: str | None = None, **trainer: object
+) -> L.Trainer:
+    """Fit `model` on the clips `data` on the CPU for `max_steps` optimizer steps (resuming from `ckpt_path`
+    if given), no logger, no checkpoints."""
     options = dict(
         accelerator="cpu",
         max_steps=max_steps,
@@ -35,7 +38,7 @@ def fit(model: DCVCDC, data: torch.Tensor, max_steps: int, batch_size: int = 1, 
     )
     options.update(trainer)
     run = L.Trainer(**options)
-    run.fit(model, DataLoader(data, batch_size=batch_size))
+    run.fit(model, DataLoader(data, batch_size=batch_size), ckpt_path=ckpt_path)
     return run
 
 
