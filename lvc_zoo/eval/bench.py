@@ -50,9 +50,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from .. import __version__
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..coding.estimate import Coder, Estimate
 from ..data import pan_clip
 from ..errors import InputError
-from ..layers.entropy import Coder, Estimate
 from ..models.codec import VideoCodec
 from ..runtime import synchronize
 

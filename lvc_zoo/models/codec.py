@@ -10,7 +10,7 @@ Frames are replicate-padded on the right and bottom to the model's padding multi
 coding and cropped back afterwards. Both networks return reconstructions clamped to [0, 1],
 so the reference a P frame reads is the clamped picture (the official loop clamps the I
 reconstruction in place). The same `code()` of each network serves estimation now and
-encoding / decoding through other `Coder`s (lvc_zoo.layers.entropy).
+encoding / decoding through other `Coder`s (lvc_zoo.coding.estimate).
 
 Training (Lightning, manual optimization) codes training clips through the same `code()`
 with `Estimate(mode=recipe.quantization)`; the logic lives in `lvc_zoo.training` and the
@@ -38,9 +38,9 @@ from torch import Tensor, nn
 from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..coding.estimate import Coder, Estimate
 from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
 from ..layers import pad_to_multiple
-from ..layers.entropy import Coder, Estimate
 from ..training import (
     TrainingRecipe,
     apply_stage,

@@ -9,8 +9,10 @@ import torch
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 from training_testing import clips, small_model
 
+from lvc_zoo.coding.distributions import conditional_bits
+from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.errors import ConfigError, InputError
-from lvc_zoo.layers.entropy import Estimate, FactorizedBitEstimator, conditional_bits
+from lvc_zoo.layers.entropy import FactorizedBitEstimator
 from lvc_zoo.training import Stage, frame_terms, frame_weight, train_clip
 from lvc_zoo.training.objective import counts_rate, distortion
 
