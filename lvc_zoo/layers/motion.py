@@ -21,8 +21,7 @@ __all__ = ["MvEncoder", "MvDecoder"]
 class MvEncoder(nn.Module):
     """Motion encoder: flow (B, 2, H, W) -> mv_y (B, C, H/16, W/16), conditioned on the previous mv feature.
 
-    Args:
-        channels: C, the motion latent's width (official 64).
+    C = `channels`, the motion latent's width (official 64), is also the width of every stage.
     """
 
     def __init__(self, channels: int) -> None:
@@ -44,8 +43,7 @@ class MvEncoder(nn.Module):
 class MvDecoder(nn.Module):
     """Motion decoder: mv_y_hat (B, C, H/16, W/16) -> (flow (B, 2, H, W), mv feature (B, C, H/4, W/4) for the next frame).
 
-    Args:
-        channels: C, the motion latent's width (official 64).
+    The mirror of `MvEncoder`, C = `channels` wide up to the last sub-pixel convolution.
     """
 
     def __init__(self, channels: int) -> None:

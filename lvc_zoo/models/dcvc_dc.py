@@ -27,29 +27,28 @@ from torch import Tensor, nn
 
 from ..coding.estimate import Coder, keep_intermediate
 from ..layers import (
+    DCVCDPB,
+    ContextualDecoder,
+    ContextualEncoder,
     DepthConvBlock,
+    FeatureExtractor,
     Hyperprior,
     MultiScaleContextFusion,
+    MvDecoder,
+    MvEncoder,
     OffsetDiversityAlignment,
     QScale,
     QuadtreePrior,
+    ReconGeneration,
     ReferencePriorFusion,
     SpyNet,
+    adapt_reference_feature,
     downsample2x,
+    feature_adaptors,
     hyper_transforms,
     quadtree_net,
     warp,
 )
-from ..layers.contextual import (
-    ContextualDecoder,
-    ContextualEncoder,
-    FeatureExtractor,
-    ReconGeneration,
-    adapt_reference_feature,
-    feature_adaptors,
-)
-from ..layers.dpb import DCVCDPB
-from ..layers.motion import MvDecoder, MvEncoder
 from ..training import TrainingRecipe
 from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME
 from .codec import VideoCodec

@@ -20,8 +20,9 @@ to the enhancement layer, which codes the full-resolution frame.
 I frames use DCVC-DC's intra codec at full resolution; the base layer's first reference is
 imresize(1/4) of its reconstruction *before* the clamp, zero-padded to a multiple of 16.
 Every 32 frames (frame k with k % 32 == 1, `FEATURE_REFRESH_INTERVAL`) both layers drop their
-propagated feature and rebuild it from the reference frame, as the official test loop does. The base layer picks
-its feature adaptor by DCVC-DC's cycle (k % 4), and so does the enhancement layer.
+propagated feature and rebuild it from the reference frame, as the official test loop does.
+The base layer picks its feature adaptor by DCVC-DC's cycle (k % 4), and so does the
+enhancement layer.
 
 Frame geometry (official): the frame is replicate-padded to a multiple of 16 (Hp x Wp); the
 base layer codes imresize(1/4) of the padded frame, Hp/4 x Wp/4, zero-padded to a multiple
@@ -71,15 +72,22 @@ from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..errors import BitstreamError
 from ..coding.distributions import Distribution, FactorizedDistribution
 from ..coding.estimate import Coder, keep_intermediate
-from ..layers import DepthConvBlock, QScale, QuadtreePrior, pad_to_multiple, quadtree_net, warp
-from ..layers.contextual import (
+from ..layers import (
+    DCVCDPB,
+    DPB,
+    FEATURE_REFRESH_INTERVAL,
     ContextualDecoder,
     ContextualEncoder,
+    DepthConvBlock,
+    QScale,
+    QuadtreePrior,
     ReconGeneration,
     adapt_reference_feature,
     feature_adaptors,
+    pad_to_multiple,
+    quadtree_net,
+    warp,
 )
-from ..layers.dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL
 from ..layers.resize import imresize
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
