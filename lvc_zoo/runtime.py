@@ -7,17 +7,19 @@ here, below `cli` and `eval`, so neither imports the other.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 from tqdm import tqdm
 
-__all__ = ["MIN_SIZE", "timed", "synchronize", "progress", "write_atomic"]
+__all__ = ["MIN_SIZE", "timed", "synchronize", "progress", "atomic_path", "write_atomic"]
 
 T = TypeVar("T")
 
@@ -53,17 +55,33 @@ def progress(total: int, desc: str, quiet: bool) -> tqdm:
     return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=disable, leave=False, dynamic_ncols=True)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a hidden sibling of `path`, then rename it to `path` (nothing is left on failure)."""
+@contextmanager
+def atomic_path(path: Path, directory: bool = False) -> Iterator[Path]:
+    """Yield a hidden sibling of `path` to write; rename it to `path` on success, delete it on failure.
+
+    The sibling keeps the suffix of `path` (writers that choose the format by suffix see the right
+    one). With `directory`, the sibling is a folder to fill and an existing empty folder at `path`
+    is replaced; the caller checks that it is empty.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{'' if directory else path.suffix}")
     try:
-        with open(partial, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+        yield partial
+        if directory and path.is_dir():
+            path.rmdir()  # os.replace cannot replace a directory everywhere
         os.replace(partial, path)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through `atomic_path` (flushed to disk before the rename; nothing is left on failure)."""
+    with atomic_path(path) as partial, open(partial, "xb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
     return path

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..layers.entropy import Distribution, Estimate, FactorizedBitEstimator
+from .distributions import Distribution, FactorizedDistribution
 from .entropy_coder import ChunkReader, ChunkWriter, conditional_tables, factorized_tables, scale_index
+from .estimate import Estimate
 
 __all__ = ["Encode", "Decode"]
 
@@ -34,7 +35,7 @@ class Encode(Estimate):
         super().__init__(mode="round")
         self.writer = writer
 
-    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
+    def code_factorized(self, z: Tensor | None, estimator: FactorizedDistribution, shape: Sequence[int], tag: str) -> Tensor:
         z_hat = super().code_factorized(z, estimator, shape, tag)
         symbols = z_hat.to(torch.int64).reshape(-1).cpu().numpy()
         self.writer.push(symbols, _channel_ids(z_hat.shape), factorized_tables(estimator))
@@ -56,9 +57,9 @@ class Decode:
     def __init__(self, reader: ChunkReader) -> None:
         self.reader = reader
 
-    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
+    def code_factorized(self, z: Tensor | None, estimator: FactorizedDistribution, shape: Sequence[int], tag: str) -> Tensor:
         symbols = self.reader.pull(_channel_ids(shape), factorized_tables(estimator))
-        return torch.from_numpy(symbols).to(estimator.f1.h).reshape(tuple(shape))
+        return torch.from_numpy(symbols).to(estimator.device, estimator.dtype).reshape(tuple(shape))
 
     def code_conditional(
         self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str

@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from ..errors import BitstreamError
-from ..layers.entropy import Distribution, FactorizedBitEstimator
+from .distributions import SCALE_MIN, Distribution, FactorizedDistribution, cdf_of
 
 __all__ = [
     "PRECISION",
@@ -58,10 +58,10 @@ __all__ = [
 PRECISION = 16
 """Table probabilities are integers / 2**PRECISION, each slot at least 1 / 2**PRECISION."""
 
-SCALE_LEVELS = 256
-SCALE_MAX = 64.0
-SCALE_MIN = {"laplace": 0.01, "gaussian": 0.11}
-"""Scale table of the official coder: 256 log-spaced scales from the minimum to 64."""
+TABLE_LEVELS = 256
+TABLE_SCALE_MAX = 64.0
+TABLE_SCALE_MIN = {"laplace": 0.01, "gaussian": 0.11}
+"""Scale table of the official coder: TABLE_LEVELS log-spaced scales from the distribution's minimum to 64."""
 
 ESCAPE_FLOORS: tuple[float, ...] = (0.0, 2.0**-14, 2.0**-12, 2.0**-10, 2.0**-8, 2.0**-6, 2.0**-4, 2.0**-3)
 """Escape masses a chunk can choose from (its first symbol, uniform over these 8)."""
@@ -134,23 +134,15 @@ def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
     return freqs
 
 
-def _laplace_cdf(x: Tensor, scale: Tensor) -> Tensor:
-    return 0.5 - 0.5 * x.sign() * torch.expm1(-x.abs() / scale)
-
-
-def _gaussian_cdf(x: Tensor, scale: Tensor) -> Tensor:
-    return 0.5 * (1 + torch.erf(x / (scale * math.sqrt(2))))
-
-
 @lru_cache(maxsize=None)
 def conditional_tables(distribution: Distribution) -> tuple[SymbolTable, ...]:
     """The 256 tables of a zero-mean Laplace or Gaussian at the official scale table's scales.
 
     A pure function of its argument (computed once per process in float64).
     """
-    cdf = {"laplace": _laplace_cdf, "gaussian": _gaussian_cdf}[distribution]
-    log_min, log_max = math.log(SCALE_MIN[distribution]), math.log(SCALE_MAX)
-    scales = torch.exp(torch.linspace(log_min, log_max, SCALE_LEVELS, dtype=torch.float64))
+    cdf = cdf_of(distribution)
+    log_min, log_max = math.log(TABLE_SCALE_MIN[distribution]), math.log(TABLE_SCALE_MAX)
+    scales = torch.exp(torch.linspace(log_min, log_max, TABLE_LEVELS, dtype=torch.float64))
     tables = []
     for scale in scales:
         candidates = torch.arange(2, 51, dtype=torch.float64)
@@ -170,21 +162,21 @@ def scale_index(scales: Tensor, distribution: Distribution) -> Tensor:
         scales: predicted scales, any shape.
     Returns: int64 indices in 0..255, same shape.
     """
-    log_min = math.log(SCALE_MIN[distribution])
-    step = (math.log(SCALE_MAX) - log_min) / (SCALE_LEVELS - 1)
-    index = (torch.log(torch.clamp_min(scales, 1e-5)) - log_min) / step
-    return index.clamp(0, SCALE_LEVELS - 1).to(torch.int64)
+    log_min = math.log(TABLE_SCALE_MIN[distribution])
+    step = (math.log(TABLE_SCALE_MAX) - log_min) / (TABLE_LEVELS - 1)
+    index = (torch.log(torch.clamp_min(scales, SCALE_MIN)) - log_min) / step
+    return index.clamp(0, TABLE_LEVELS - 1).to(torch.int64)
 
 
 @torch.no_grad()
-def factorized_tables(estimator: FactorizedBitEstimator) -> tuple[SymbolTable, ...]:
+def factorized_tables(estimator: FactorizedDistribution) -> tuple[SymbolTable, ...]:
     """One table per channel of a learned factorized CDF, over the channel's likely support.
 
     Evaluated in float64 (parameters promoted), so the tables are a deterministic function of
     the weights.
     """
     channels = estimator.channels
-    device = estimator.f1.h.device
+    device = estimator.device
 
     def cdf(values: Tensor) -> Tensor:  # values (K,) -> (C, K)
         grid = values.to(device, torch.float64).view(1, 1, 1, -1).expand(1, channels, 1, -1)

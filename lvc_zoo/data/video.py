@@ -36,10 +36,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import partial
@@ -53,6 +51,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from ..errors import InputError
+from ..runtime import atomic_path
 from .colour import (
     BT709_FULL,
     BT709_LIMITED,
@@ -570,24 +569,11 @@ def _check_even_size(path: Path, target: _Target) -> None:
         )
 
 
-@contextmanager
-def _atomic_output(path: Path, directory: bool) -> Iterator[Path]:
-    """Yield a hidden sibling path to write; rename it to `path` on success, delete it on failure."""
+def _atomic_output(path: Path, directory: bool) -> AbstractContextManager[Path]:
+    """`atomic_path` for a video output; a PNG folder may only replace an empty folder."""
     if directory and path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InputError(f"{path} exists and is not an empty directory: remove it or choose another output.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial_path = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{'' if directory else path.suffix}")
-    try:
-        yield partial_path
-        if directory and path.is_dir():
-            path.rmdir()  # empty, checked above; os.replace cannot replace a directory everywhere
-        os.replace(partial_path, path)
-    except BaseException:
-        if partial_path.is_dir():
-            shutil.rmtree(partial_path, ignore_errors=True)
-        else:
-            partial_path.unlink(missing_ok=True)
-        raise
+    return atomic_path(path, directory)
 
 
 # --------------------------------------------------------------------------------------------

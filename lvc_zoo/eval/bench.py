@@ -49,9 +49,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .. import __version__
 from ..coding.bitstream import CodedFrame
+from ..coding.estimate import Coder, Estimate
 from ..data import pan_clip
 from ..errors import InputError
-from ..layers.entropy import Coder, Estimate
 from ..models.codec import CoderMap, VideoCodec
 from ..runtime import synchronize
 

@@ -8,8 +8,6 @@ Figures are drawn without pyplot on matplotlib's Agg canvas, so no display is ne
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import InputError
+from ..runtime import atomic_path
 from .results import RDPoint, Results
 
 __all__ = ["PLOT_METRICS", "plot_rd"]
@@ -125,12 +124,6 @@ def _y_label(metric: str, kinds: list[str]) -> str:
 
 
 def _save(figure: Figure, path: Path, fmt: str) -> None:
-    """Write `figure` to a hidden sibling of `path`, then rename it (no partial file is left)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
-    try:
+    """Write `figure` to `path` atomically (no partial file is left)."""
+    with atomic_path(path) as partial:
         figure.savefig(partial, format=fmt, dpi=150)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise

@@ -16,20 +16,29 @@ from .blocks import (
     subpel_conv1x1,
     subpel_conv3x3,
 )
+from .contextual import (
+    FEATURE_ADAPTOR_CYCLE,
+    ContextualDecoder,
+    ContextualEncoder,
+    FeatureExtractor,
+    ReconGeneration,
+    adapt_reference_feature,
+    feature_adaptors,
+)
+from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL
 from .entropy import (
     QUADTREE_STEPS,
-    Coder,
-    Estimate,
     FactorizedBitEstimator,
     Hyperprior,
     QScale,
     QuadtreePrior,
     ReferencePriorFusion,
-    conditional_bits,
     hyper_transforms,
     phase_mask,
+    quadtree_net,
 )
 from .flow import SpyNet
+from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
     RSTB3D,
@@ -48,9 +57,12 @@ __all__ = [
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
     "pad_to_multiple",
-    "QUADTREE_STEPS", "Coder", "Estimate", "FactorizedBitEstimator", "Hyperprior", "QScale",
-    "QuadtreePrior", "ReferencePriorFusion", "conditional_bits", "hyper_transforms", "phase_mask",
-    "SpyNet",
+    "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
+    "ContextualDecoder", "ReconGeneration",
+    "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
+    "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
+    "hyper_transforms", "phase_mask", "quadtree_net",
+    "SpyNet", "MvEncoder", "MvDecoder",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

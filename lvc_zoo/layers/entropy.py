@@ -1,92 +1,44 @@
 """Entropy models of the DCVC family, written once for every latent codec of the zoo.
 
 One interface: each latent codec has `code(y | None, ..., coder) -> y_hat`. The `Coder`
-decides what quantisation means and what happens to the symbols: `Estimate` rounds (or adds
-noise, or rounds straight-through) and records bits per tag from the likelihoods;
-entropy-coding coders (lvc_zoo.coding) push or pull the same integer symbols. Encoder-only
-work is skipped when `y` is None, so the decoder runs exactly the encoder's arithmetic.
+(lvc_zoo.coding.estimate) decides what quantisation means and what happens to the symbols:
+`Estimate` rounds (or adds noise, or rounds straight-through) and records bits per tag from
+the likelihoods (`lvc_zoo.coding.distributions`); entropy-coding coders (lvc_zoo.coding)
+push or pull the same integer symbols. Encoder-only work is skipped when `y` is None, so the
+decoder runs exactly the encoder's arithmetic.
 
-Bit formula (official DCVC-DC / DCVC-FM estimation path):
-    P(s) = CDF(s + 1/2) - CDF(s - 1/2),  bits = max(0, -log2(P + 1e-5))
-with zero-mean Laplace (P-frame latents) or Gaussian (I-frame latents) conditionals on the
-residual s = round(y - mean), sigma = clamp(scale, 1e-5, 1e10), and a learned factorized
-CDF for the hyper-latents z. The bits are computed in float32 even under autocast (bf16 /
-fp16 mixed precision), so training and inference see the same likelihoods.
+Here: the learned factorized CDF of the hyper-latents (`FactorizedBitEstimator`), the
+quadtree-partition spatial prior in its DCVC-DC and DCVC-FM forms (`QuadtreePrior`), the
+hyperprior, the fusion with the previous latent, and DCVC-DC's q-scale variable rate.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection, Sequence
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .blocks import pad_to_multiple, subpel_conv1x1
+from ..coding.distributions import DISTRIBUTIONS, Distribution, at_least_float32, probs_to_bits
+from ..coding.estimate import Coder
+from ..errors import ConfigError
+from .blocks import DepthConvBlock, pad_to_multiple, subpel_conv1x1
 
 __all__ = [
-    "Distribution",
-    "probs_to_bits",
-    "conditional_bits",
     "FactorizedBitEstimator",
-    "Coder",
-    "Estimate",
-    "keep_intermediate",
     "QUADTREE_STEPS",
+    "RateMode",
+    "RATE_MODES",
     "phase_mask",
     "QuadtreePrior",
+    "quadtree_net",
     "Hyperprior",
     "ReferencePriorFusion",
     "QScale",
     "hyper_transforms",
 ]
-
-Distribution = Literal["laplace", "gaussian"]
-
-SCALE_MIN, SCALE_MAX = 1e-5, 1e10
-"""Clamp of the predicted scales before the CDF (official estimation path)."""
-
-
-def _at_least_float32(x: Tensor) -> Tensor:
-    """`x` as float32 if it is of a narrower type (bf16 / fp16 under autocast); float64 stays."""
-    return x.to(torch.promote_types(x.dtype, torch.float32))
-
-
-def probs_to_bits(probs: Tensor) -> Tensor:
-    """bits = max(0, -log2(probs + 1e-5)), elementwise (the official formula)."""
-    return torch.clamp_min(-torch.log(probs + 1e-5) / math.log(2.0), 0)
-
-
-def _laplace_cdf(v: Tensor, scale: Tensor) -> Tensor:
-    return 0.5 - 0.5 * v.sign() * torch.expm1(-v.abs() / scale)
-
-
-def _gaussian_cdf(v: Tensor, scale: Tensor) -> Tensor:
-    return 0.5 * (1 + torch.erf(v * scale.reciprocal() / math.sqrt(2)))
-
-
-_CDFS = {"laplace": _laplace_cdf, "gaussian": _gaussian_cdf}
-
-
-def conditional_bits(symbols: Tensor, scales: Tensor, distribution: Distribution) -> Tensor:
-    """Elementwise bits of integer residuals under a zero-mean Laplace or Gaussian.
-
-    Args:
-        symbols: residuals round(y - mean) (or their noisy relaxation), any shape.
-        scales: predicted scales, same shape; clamped to [1e-5, 1e10].
-        distribution: "laplace" (P-frame latents) or "gaussian" (I-frame latents).
-    Returns: bits, same shape, >= 0, computed in float32 (or float64 for float64 inputs),
-        autocast or not.
-    """
-    cdf = _CDFS.get(distribution)
-    if cdf is None:
-        raise ValueError(f"distribution must be one of {sorted(_CDFS)}, got {distribution!r}")
-    with torch.autocast(symbols.device.type, enabled=False):
-        symbols = _at_least_float32(symbols)
-        sigma = _at_least_float32(scales).clamp(SCALE_MIN, SCALE_MAX)
-        return probs_to_bits(cdf(symbols + 0.5, sigma) - cdf(symbols - 0.5, sigma))
 
 
 class _BitParam(nn.Module):
@@ -117,6 +69,16 @@ class FactorizedBitEstimator(nn.Module):
         self.f3 = _BitParam(channels)
         self.f4 = _BitParam(channels, final=True)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return self.f1.h.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The parameters' dtype."""
+        return self.f1.h.dtype
+
     def cdf(self, x: Tensor) -> Tensor:
         """CDF at `x` (B, C, H, W), channel c under channel c's distribution."""
         return torch.sigmoid(self.f4(self.f3(self.f2(self.f1(x)))))
@@ -124,89 +86,8 @@ class FactorizedBitEstimator(nn.Module):
     def bits(self, z_hat: Tensor) -> Tensor:
         """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W), in float32 or wider, autocast or not."""
         with torch.autocast(z_hat.device.type, enabled=False):
-            z_hat = _at_least_float32(z_hat)
+            z_hat = at_least_float32(z_hat)
             return probs_to_bits(self.cdf(z_hat + 0.5) - self.cdf(z_hat - 0.5))
-
-
-class Coder(Protocol):
-    """Decides what quantisation means and where the symbols go (estimate, encode, decode)."""
-
-    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
-        """Quantise hyper-latents `z` of `shape` (None when decoding) and return z_hat."""
-
-    def code_conditional(
-        self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str
-    ) -> Tensor:
-        """Quantise `residual` = y - mean where `mask` is 1; return the symbols, 0 elsewhere."""
-
-
-class Estimate:
-    """A `Coder` without an entropy coder: quantises and records bits per tag.
-
-    Args:
-        mode: "round" (inference; torch.round, half to even as the official code),
-            "noise" (additive uniform noise, training) or "ste" (rounding with a
-            straight-through gradient, training).
-        keep: names of intermediates to record when a model hands them over with
-            `keep_intermediate` (e.g. "warped_frame" for the motion loss); empty = none.
-    Attributes:
-        bits: summed bits per tag (0-dim, float32 or wider; differentiable in "noise"/"ste" modes).
-        kept: the intermediates recorded, by name.
-    """
-
-    def __init__(self, mode: Literal["round", "noise", "ste"] = "round", keep: Collection[str] = ()) -> None:
-        if mode not in ("round", "noise", "ste"):
-            raise ValueError(f"mode must be 'round', 'noise' or 'ste', got {mode!r}")
-        self.mode = mode
-        self.bits: dict[str, Tensor] = {}
-        self.keep = frozenset(keep)
-        self.kept: dict[str, Tensor] = {}
-
-    def quantize(self, x: Tensor) -> Tensor:
-        """Quantise `x` according to `mode`."""
-        if self.mode == "round":
-            return torch.round(x)
-        if self.mode == "noise":
-            return x + torch.empty_like(x).uniform_(-0.5, 0.5)
-        return x + (torch.round(x) - x).detach()
-
-    def _add(self, tag: str, bits: Tensor) -> None:
-        total = bits.sum()
-        self.bits[tag] = self.bits[tag] + total if tag in self.bits else total
-
-    def total_bits(self) -> Tensor:
-        """Sum of the bits of every tag."""
-        return sum(self.bits.values(), torch.zeros(()))
-
-    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
-        if z is None:
-            raise ValueError("Estimate needs the encoder's latents; decoding needs an entropy decoder")
-        z_hat = self.quantize(_at_least_float32(z))
-        self._add(tag, estimator.bits(z_hat))
-        return z_hat
-
-    def code_conditional(
-        self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str
-    ) -> Tensor:
-        if residual is None:
-            raise ValueError("Estimate needs the encoder's latents; decoding needs an entropy decoder")
-        symbols = self.quantize(_at_least_float32(residual)) * mask
-        self._add(tag, conditional_bits(symbols, scales * mask, distribution))
-        return symbols
-
-
-def keep_intermediate(coder: Coder, name: str, make: Callable[[], Tensor]) -> None:
-    """Hand a named intermediate to a coder that asked for it (`Estimate(keep=...)`).
-
-    `make` runs only then, so inference and entropy coding pay nothing.
-
-    Args:
-        coder: the frame's coder.
-        name: what the intermediate is, e.g. "warped_frame".
-        make: computes the tensor.
-    """
-    if isinstance(coder, Estimate) and name in coder.keep:
-        coder.kept[name] = make()
 
 
 QUADTREE_STEPS: tuple[tuple[int, int, int, int], ...] = ((0, 1, 2, 3), (3, 2, 1, 0), (2, 3, 0, 1), (1, 0, 3, 2))
@@ -229,20 +110,48 @@ def phase_mask(phases: Sequence[int], channels: int, height: int, width: int, dt
     return mask.unsqueeze(0).to(dtype)
 
 
+RateMode = Literal["divide", "reciprocal", "sigmoid"]
+"""How a `QuadtreePrior` reads the quantisation step from its parameters (see there)."""
+
+RATE_MODES: tuple[str, ...] = get_args(RateMode)
+"""Every `RateMode`."""
+
+
 class QuadtreePrior(nn.Module):
-    """Four-step quadtree-partition spatial prior (DCVC-DC "quadtree partition-based entropy coding").
+    """Four-step quadtree-partition spatial prior (DCVC-DC / DCVC-FM four-part prior).
 
     The latent's channels are split in four quarters and its positions in four 2x2 phases;
     step k codes quarter c at phase `steps[k][c]`. Step 1 uses the scales and means of the
     common parameters; before steps 2-4 the shared `net` predicts new scales and means from
-    `adaptors[k - 1](cat(y_hat so far, params))`. The latent is divided by a predicted
-    quantisation step (clamped to >= 0.5) before coding and multiplied back afterwards.
+    `adaptors[k - 1](cat(y_hat so far, context))`, where context is the parameters, or
+    `reduction(parameters)` when a reduction is given. The latent is scaled by a quantisation
+    step before coding and y_hat is scaled back afterwards; `rate_mode` says how:
+
+        "divide"      params = quant_step | scales | means (3C); q = clamp_min(quant_step, 0.5);
+                      codes y / q, returns y_hat * q (DCVC-DC, video and intra).
+        "reciprocal"  the same split; codes y * (1 / q), returns y_hat * q (DCVC-FM video; not
+                      bit-identical to "divide").
+        "sigmoid"     params = q (2) | scales | means (2C + 2); q_enc | q_dec = sigmoid(q) * 1.5
+                      + 0.5, spatially varying, shared over channels; codes y * q_enc, returns
+                      y_hat * q_dec (DCVC-FM intra).
+
+    Official key names map as `*_spatial_prior_adaptor_{k}` -> `adaptors.{k - 1}`,
+    `*_spatial_prior.{i}` -> `net.{i}` and `*_spatial_prior_reduction` -> `reduction`.
 
     Args:
         channels: latent channels C (a multiple of 4).
-        net: shared prior network, (B, 3C, H, W) -> (B, 2C, H, W) scales | means.
+        net: shared prior network, adaptor output -> (B, 2C, H, W) scales | means.
         distribution: "laplace" or "gaussian".
-        steps: the coding order (data, see `QUADTREE_STEPS`).
+        steps: the coding order (data, see `QUADTREE_STEPS`); together the steps must code
+            every channel quarter at every phase once.
+        rate_mode: "divide", "reciprocal" or "sigmoid" (above).
+        adaptors: one module per step after the first, (B, C + R, H, W) -> input of `net`, with
+            R the context's channels; None = 1x1 convolutions C + P -> P, P the parameters'
+            channels (DCVC-DC and DCVC-FM video: 4C -> 3C).
+        reduction: applied to the parameters to give the adaptors' context, e.g. DCVC-FM intra's
+            1x1 conv 2C + 2 -> C; None = the parameters themselves.
+    Raises:
+        ConfigError: on channels, distribution, steps, rate_mode or adaptors that do not fit.
     """
 
     def __init__(
@@ -251,37 +160,80 @@ class QuadtreePrior(nn.Module):
         net: nn.Module,
         distribution: Distribution,
         steps: Sequence[Sequence[int]] = QUADTREE_STEPS,
+        rate_mode: RateMode = "divide",
+        adaptors: Sequence[nn.Module] | None = None,
+        reduction: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if channels % 4:
-            raise ValueError(f"channels must be a multiple of 4, got {channels}")
-        if distribution not in _CDFS:
-            raise ValueError(f"distribution must be one of {sorted(_CDFS)}, got {distribution!r}")
+            raise ConfigError(f"QuadtreePrior needs channels that are a multiple of 4, got {channels}.")
+        if distribution not in DISTRIBUTIONS:
+            raise ConfigError(f"distribution must be one of {list(DISTRIBUTIONS)}, got {distribution!r}.")
+        if rate_mode not in RATE_MODES:
+            raise ConfigError(f"rate_mode must be one of {list(RATE_MODES)}, got {rate_mode!r}.")
+        self.steps = tuple(tuple(step) for step in steps)
+        if any(len(step) != 4 for step in self.steps) or any(sorted(phases) != [0, 1, 2, 3] for phases in zip(*self.steps)):
+            raise ConfigError(f"steps must code each channel quarter at each 2x2 phase once, got {self.steps}.")
         self.channels = channels
         self.distribution = distribution
-        self.steps = tuple(tuple(s) for s in steps)
-        self.adaptors = nn.ModuleList(nn.Conv2d(channels * 4, channels * 3, 1) for _ in self.steps[1:])
+        self.rate_mode = rate_mode
+        if adaptors is None:
+            width = self.params_channels(channels, rate_mode)
+            adaptors = [nn.Conv2d(channels + width, width, 1) for _ in self.steps[1:]]
+        if len(adaptors) != len(self.steps) - 1:
+            raise ConfigError(f"QuadtreePrior needs one adaptor per step after the first ({len(self.steps) - 1}), got {len(adaptors)}.")
+        self.adaptors = nn.ModuleList(adaptors)
         self.net = net
+        self.reduction = reduction
+
+    @staticmethod
+    def params_channels(channels: int, rate_mode: RateMode) -> int:
+        """Channels of the parameters a prior of `channels` latent channels takes: 3C, or 2C + 2 for "sigmoid"."""
+        return channels * 2 + 2 if rate_mode == "sigmoid" else channels * 3
+
+    def split(self, params: Tensor) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+        """Read the parameters (B, P, H, W) according to `rate_mode`.
+
+        Returns: q_enc (what y is multiplied by; None in "divide" mode, where y is divided by
+            q_dec), q_dec (what y_hat is multiplied by; (B, C, H, W), or (B, 1, H, W) in
+            "sigmoid" mode), scales and means (B, C, H, W).
+        """
+        if self.rate_mode == "sigmoid":
+            q_enc, q_dec = (torch.sigmoid(params[:, :2]) * 1.5 + 0.5).chunk(2, dim=1)
+            scales, means = params[:, 2:].chunk(2, dim=1)
+            return q_enc, q_dec, scales, means
+        quant_step, scales, means = params.chunk(3, dim=1)
+        q_dec = torch.clamp_min(quant_step, 0.5)
+        return (None if self.rate_mode == "divide" else q_dec.reciprocal()), q_dec, scales, means
 
     def code(self, y: Tensor | None, params: Tensor, coder: Coder, tag: str) -> Tensor:
-        """Code latent `y` (B, C, H, W; None when decoding) given params (B, 3C, H, W).
+        """Code latent `y` (B, C, H, W; None when decoding) given params (B, P, H, W).
 
-        params = quant_step | scales | means along channels. Returns y_hat (B, C, H, W).
+        P = `params_channels(C, rate_mode)`. Returns y_hat (B, C, H, W).
         """
-        quant_step, scales, means = params.chunk(3, dim=1)
-        quant_step = torch.clamp_min(quant_step, 0.5)
+        q_enc, q_dec, scales, means = self.split(params)
         if y is not None:
-            y = y / quant_step
+            y = y / q_dec if q_enc is None else y * q_enc
+        context = params if self.reduction is None else self.reduction(params)
         _, c, h, w = means.shape
         y_hat = torch.zeros_like(means)
         for k, phases in enumerate(self.steps):
             if k > 0:
-                scales, means = self.net(self.adaptors[k - 1](torch.cat((y_hat, params), dim=1))).chunk(2, dim=1)
+                scales, means = self.net(self.adaptors[k - 1](torch.cat((y_hat, context), dim=1))).chunk(2, dim=1)
             mask = phase_mask(phases, c, h, w, means.dtype, means.device)
             residual = None if y is None else y - means
             symbols = coder.code_conditional(residual, scales, mask, self.distribution, tag)
             y_hat = y_hat + (symbols + means) * mask
-        return y_hat * quant_step
+        return y_hat * q_dec
+
+
+def quadtree_net(channels: int) -> nn.Sequential:
+    """The shared prior network of DCVC-DC's (and DCVC-FM's) video quadtree priors.
+
+    Three `DepthConvBlock`s 3C -> 3C -> 3C -> 2C: (B, 3C, H, W) adaptor output -> scales | means.
+    """
+    c = channels
+    return nn.Sequential(DepthConvBlock(c * 3, c * 3), DepthConvBlock(c * 3, c * 3), DepthConvBlock(c * 3, c * 2))
 
 
 class Hyperprior(nn.Module):

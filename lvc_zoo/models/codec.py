@@ -49,9 +49,9 @@ from torch import Tensor, nn
 from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
+from ..coding.estimate import Coder, Estimate
 from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
 from ..layers import SpyNet, pad_to_multiple
-from ..layers.entropy import Coder, Estimate
 from ..rate import RateSpec
 from ..training import RateTags, TrainingRecipe, apply_stage, draw_clip, train_clip, validate_clip
 

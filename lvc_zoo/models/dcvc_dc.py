@@ -10,10 +10,11 @@ The P-frame codec of the framework figure (Fig. 2 of the paper):
     y_hat, ctx ─► contextual_decoder ─► recon_generation ─► x_hat, feature ─► next dpb
 
 Diverse contexts in time: the reference feature passes one of three 1x1 adaptors chosen by
-the frame's position in a cycle of four (`FEATURE_ADAPTOR_CYCLE`, a hierarchical quality
-structure), and the first P frame after an I frame builds it from the decoded frame
-(`feature_adaptor_intra`). Diverse contexts in space: offset-diversity alignment and the
-quadtree-partition entropy model. P-frame latents use Laplace conditionals.
+the frame's position in a cycle of four (`FEATURE_ADAPTOR_CYCLE` in `lvc_zoo.layers.contextual`,
+a hierarchical quality structure), and the first P frame after an I frame builds it from the
+decoded frame (`feature_adaptor_intra`). Diverse contexts in space: offset-diversity alignment and the
+quadtree-partition entropy model. P-frame latents use Laplace conditionals. The blocks are the
+DCVC family's shared layers (`lvc_zoo.layers.motion`, `.contextual`, `.entropy`, `.dpb`).
 
 Zoo choices: none in the estimation path, which follows the official test loop exactly
 (see `VideoCodec`).
@@ -29,31 +30,33 @@ stage-4 fine-tune does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import torch
 from torch import Tensor, nn
 
+from ..coding.estimate import Coder, keep_intermediate
 from ..layers import (
+    DCVCDPB,
+    ContextualDecoder,
+    ContextualEncoder,
     DepthConvBlock,
+    FeatureExtractor,
     Hyperprior,
     MultiScaleContextFusion,
+    MvDecoder,
+    MvEncoder,
     OffsetDiversityAlignment,
     QScale,
     QuadtreePrior,
+    ReconGeneration,
     ReferencePriorFusion,
-    ResBlock,
-    ResidualBlockUpsample,
-    ResidualBlockWithStride,
     SpyNet,
-    UNet,
+    adapt_reference_feature,
     downsample2x,
+    feature_adaptors,
     hyper_transforms,
-    subpel_conv1x1,
-    subpel_conv3x3,
+    quadtree_net,
     warp,
 )
-from ..layers.entropy import Coder, keep_intermediate
 from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME
@@ -66,17 +69,12 @@ __all__ = [
     "DCVCDCTiny",
     "DCVCDCConfig",
     "DCVCDCInter",
-    "DPB",
-    "FEATURE_ADAPTOR_CYCLE",
     "DCVC_DC_LAMBDAS",
     "MOTION_PARAMETERS",
     "CONTEXTUAL_PARAMETERS",
     "default_stages",
     "default_recipe",
 ]
-
-FEATURE_ADAPTOR_CYCLE = (0, 1, 0, 2)
-"""Adaptor applied to the reference feature for a P frame at display index i: CYCLE[i % 4]."""
 
 DCVC_DC_LAMBDAS: tuple[float, ...] = (85.0, 170.0, 380.0, 840.0)
 """lambda of qualities 0..3: [choice] OpenDCVCs' DCVC-DC values (MSE on [0, 1] frames)."""
@@ -112,140 +110,6 @@ def default_recipe() -> TrainingRecipe:
     return TrainingRecipe(stages=default_stages())
 
 
-@dataclass(frozen=True)
-class DPB:
-    """Decoded-picture buffer: everything a DCVC-DC P frame reads from the past.
-
-    Shapes with the official widths for a (padded) H x W frame.
-    """
-
-    frame: Tensor                       # (B, 3, H, W) last reconstruction, clamped to [0, 1]
-    feature: Tensor | None = None       # (B, 48, H, W); None right after an I frame
-    mv_feature: Tensor | None = None    # (B, 64, H/4, W/4)
-    y_hat: Tensor | None = None         # (B, 128, H/16, W/16)
-    mv_y_hat: Tensor | None = None      # (B, 64, H/16, W/16)
-    mv_hat: Tensor | None = None        # (B, 2, H, W) decoded flow that produced `frame`
-    index: int = 0                      # display index of `frame` in the sequence
-
-    @classmethod
-    def after_intra(cls, x_hat: Tensor, index: int) -> DPB:
-        """The buffer after an I frame: only the reconstruction is known."""
-        return cls(frame=x_hat, index=index)
-
-    def advance(self, **new: Tensor) -> DPB:
-        """The buffer after coding the next frame with the given new contents."""
-        return replace(self, index=self.index + 1, **new)
-
-
-class MvEncoder(nn.Module):
-    """Motion encoder: flow (B, 2, H, W) -> mv_y (B, C, H/16, W/16), conditioned on the previous mv feature."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        c = channels
-        self.enc_1 = nn.Sequential(ResidualBlockWithStride(2, c), DepthConvBlock(c, c))
-        self.enc_2 = ResidualBlockWithStride(c, c)
-        self.adaptor_0 = DepthConvBlock(c, c)
-        self.adaptor_1 = DepthConvBlock(c * 2, c)
-        self.enc_3 = nn.Sequential(ResidualBlockWithStride(c, c), DepthConvBlock(c, c), nn.Conv2d(c, c, 3, stride=2, padding=1))
-
-    def forward(self, flow: Tensor, ref_mv_feature: Tensor | None, q: Tensor) -> Tensor:
-        out = self.enc_2(self.enc_1(flow) * q)
-        out = self.adaptor_0(out) if ref_mv_feature is None else self.adaptor_1(torch.cat((out, ref_mv_feature), dim=1))
-        return self.enc_3(out)
-
-
-class MvDecoder(nn.Module):
-    """Motion decoder: mv_y_hat -> (flow (B, 2, H, W), mv feature (B, C, H/4, W/4) for the next frame)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        c = channels
-        self.dec_1 = nn.Sequential(
-            DepthConvBlock(c, c), ResidualBlockUpsample(c, c), DepthConvBlock(c, c), ResidualBlockUpsample(c, c), DepthConvBlock(c, c)
-        )
-        self.dec_2 = ResidualBlockUpsample(c, c)
-        self.dec_3 = nn.Sequential(DepthConvBlock(c, c), subpel_conv1x1(c, 2, 2))
-
-    def forward(self, mv_y_hat: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
-        feature = self.dec_1(mv_y_hat)
-        return self.dec_3(self.dec_2(feature) * q), feature
-
-
-class FeatureExtractor(nn.Module):
-    """Reference features at 1, 1/2 and 1/4 resolution from the adapted 1x feature."""
-
-    def __init__(self, c1: int, c2: int, c4: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(c1, c1, 3, stride=1, padding=1)
-        self.res_block1 = ResBlock(c1)
-        self.conv2 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
-        self.res_block2 = ResBlock(c2)
-        self.conv3 = nn.Conv2d(c2, c4, 3, stride=2, padding=1)
-        self.res_block3 = ResBlock(c4)
-
-    def forward(self, feature: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        layer1 = self.res_block1(self.conv1(feature))
-        layer2 = self.res_block2(self.conv2(layer1))
-        layer3 = self.res_block3(self.conv3(layer2))
-        return layer1, layer2, layer3
-
-
-class ContextualEncoder(nn.Module):
-    """x and the three contexts -> y (B, C16, H/16, W/16); q multiplies the 1/2-res features."""
-
-    def __init__(self, cfg: DCVCDCConfig) -> None:
-        super().__init__()
-        c1, c2, c4, c8, c16 = cfg.ch_1x, cfg.ch_2x, cfg.ch_4x, cfg.ch_8x, cfg.ch_16x
-        self.conv1 = nn.Conv2d(c1 + 3, c2, 3, stride=2, padding=1)
-        self.res1 = ResBlock(c2 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
-        self.conv2 = nn.Conv2d(c2 * 2, c4, 3, stride=2, padding=1)
-        self.res2 = ResBlock(c4 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
-        self.conv3 = nn.Conv2d(c4 * 2, c8, 3, stride=2, padding=1)
-        self.conv4 = nn.Conv2d(c8, c16, 3, stride=2, padding=1)
-
-    def forward(self, x: Tensor, context1: Tensor, context2: Tensor, context3: Tensor, q: Tensor) -> Tensor:
-        feature = self.conv1(torch.cat((x, context1), dim=1))
-        feature = self.res1(torch.cat((feature, context2), dim=1)) * q
-        feature = self.res2(torch.cat((self.conv2(feature), context3), dim=1))
-        return self.conv4(self.conv3(feature))
-
-
-class ContextualDecoder(nn.Module):
-    """y_hat and two contexts -> residual feature (B, R, H, W); q multiplies the 1/2-res features."""
-
-    def __init__(self, cfg: DCVCDCConfig) -> None:
-        super().__init__()
-        c2, c4, c8, c16 = cfg.ch_2x, cfg.ch_4x, cfg.ch_8x, cfg.ch_16x
-        self.up1 = subpel_conv3x3(c16, c8, 2)
-        self.up2 = subpel_conv3x3(c8, c4, 2)
-        self.res1 = ResBlock(c4 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
-        self.up3 = subpel_conv3x3(c4 * 2, c2, 2)
-        self.res2 = ResBlock(c2 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
-        self.up4 = subpel_conv3x3(c2 * 2, cfg.residual_channels, 2)
-
-    def forward(self, y_hat: Tensor, context2: Tensor, context3: Tensor, q: Tensor) -> Tensor:
-        feature = self.res1(torch.cat((self.up2(self.up1(y_hat)), context3), dim=1))
-        feature = self.up3(feature) * q
-        return self.up4(self.res2(torch.cat((feature, context2), dim=1)))
-
-
-class ReconGeneration(nn.Module):
-    """Residual feature + context1 -> (feature (B, C1, H, W) for the next frame, recon (B, 3, H, W))."""
-
-    def __init__(self, cfg: DCVCDCConfig) -> None:
-        super().__init__()
-        c1 = cfg.ch_1x
-        self.first_conv = nn.Conv2d(cfg.residual_channels + c1, c1, 3, stride=1, padding=1)
-        self.unet_1 = UNet(c1, c1, cfg.unet_channels)
-        self.unet_2 = UNet(c1, c1, cfg.unet_channels)
-        self.recon_conv = nn.Conv2d(c1, 3, 3, stride=1, padding=1)
-
-    def forward(self, residual_feature: Tensor, context1: Tensor) -> tuple[Tensor, Tensor]:
-        feature = self.unet_2(self.unet_1(self.first_conv(torch.cat((residual_feature, context1), dim=1))))
-        return feature, self.recon_conv(feature)
-
-
 class DCVCDCInter(nn.Module):
     """DCVC-DC's P-frame codec (official `DMC`)."""
 
@@ -261,19 +125,17 @@ class DCVCDCInter(nn.Module):
             with_ref=DepthConvBlock(mv * 2, mv * 2),
             fuse=nn.Sequential(DepthConvBlock(mv * 2, mv * 3), DepthConvBlock(mv * 3, mv * 3)),
         )
-        mv_net = nn.Sequential(DepthConvBlock(mv * 3, mv * 3), DepthConvBlock(mv * 3, mv * 3), DepthConvBlock(mv * 3, mv * 2))
-        self.mv_spatial_prior = QuadtreePrior(mv, mv_net, distribution="laplace")
+        self.mv_spatial_prior = QuadtreePrior(mv, quadtree_net(mv), distribution="laplace")
         self.mv_decoder = MvDecoder(mv)
 
-        self.feature_adaptor_intra = nn.Conv2d(3, c1, 3, stride=1, padding=1)
-        self.feature_adaptor = nn.ModuleList(nn.Conv2d(c1, c1, 1) for _ in range(3))
+        self.feature_adaptor_intra, self.feature_adaptor = feature_adaptors(c1)
         self.feature_extractor = FeatureExtractor(c1, c2, c4)
         self.align = OffsetDiversityAlignment(
             c1, c1 + 3 + 2, c2, cfg.align_groups, cfg.align_offsets, cfg.align_max_residual
         )
         self.context_fusion = MultiScaleContextFusion(c1, c2, c4)
 
-        self.contextual_encoder = ContextualEncoder(cfg)
+        self.contextual_encoder = ContextualEncoder(c1, c2, c4, c8, c16)
         self.hyperprior = Hyperprior(*hyper_transforms(c16, c16, compact=True), c16, tag="z")
         self.temporal_prior_encoder = nn.Sequential(
             nn.Conv2d(c4, c8, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(c8, c16, 3, stride=2, padding=1)
@@ -283,30 +145,24 @@ class DCVCDCInter(nn.Module):
             with_ref=DepthConvBlock(c16 * 3, c16 * 3),
             fuse=nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3)),
         )
-        y_net = nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 2))
-        self.y_spatial_prior = QuadtreePrior(c16, y_net, distribution="laplace")
-        self.contextual_decoder = ContextualDecoder(cfg)
-        self.recon_generation = ReconGeneration(cfg)
+        self.y_spatial_prior = QuadtreePrior(c16, quadtree_net(c16), distribution="laplace")
+        self.contextual_decoder = ContextualDecoder(c2, c4, c8, c16, cfg.residual_channels)
+        self.recon_generation = ReconGeneration(c1, cfg.residual_channels, cfg.unet_channels)
 
         self.mv_q_enc = QScale(mv, cfg.anchors)
         self.mv_q_dec = QScale(mv, cfg.anchors)
         self.y_q_enc = QScale(c2 * 2, cfg.anchors)
         self.y_q_dec = QScale(c2, cfg.anchors)
 
-    def start(self, x_hat: Tensor, index: int) -> DPB:
+    def start(self, x_hat: Tensor, index: int) -> DCVCDPB:
         """Buffer after an I frame reconstructed as `x_hat` at display index `index`."""
-        return DPB.after_intra(x_hat, index)
+        return DCVCDPB.after_intra(x_hat, index)
 
-    def reference_features(self, dpb: DPB) -> tuple[Tensor, Tensor, Tensor]:
+    def reference_features(self, dpb: DCVCDPB) -> tuple[Tensor, Tensor, Tensor]:
         """Multi-scale reference features, adapted by the current frame's position in the cycle."""
-        if dpb.feature is None:
-            feature = self.feature_adaptor_intra(dpb.frame)
-        else:
-            adaptor = FEATURE_ADAPTOR_CYCLE[(dpb.index + 1) % len(FEATURE_ADAPTOR_CYCLE)]
-            feature = self.feature_adaptor[adaptor](dpb.feature)
-        return self.feature_extractor(feature)
+        return self.feature_extractor(adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor))
 
-    def motion_compensation(self, dpb: DPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def motion_compensation(self, dpb: DCVCDPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Temporal contexts at 1, 1/2 and 1/4 resolution from the decoded flow `mv_hat`."""
         mv2 = downsample2x(mv_hat) / 2
         mv4 = downsample2x(mv2) / 2
@@ -315,7 +171,7 @@ class DCVCDCInter(nn.Module):
         context1 = self.align(ref1, aux, mv_hat)
         return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
 
-    def code(self, x: Tensor | None, dpb: DPB, quality: int, coder: Coder) -> tuple[Tensor, DPB]:
+    def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
         """Code one P frame padded to a multiple of 16 (x is None when decoding).
 
         Returns the reconstruction clamped to [0, 1] and the next buffer.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..coding.estimate import Coder
 from ..layers import (
     DepthConvBlock,
     Hyperprior,
@@ -22,7 +23,6 @@ from ..layers import (
     UNet,
     conv3x3,
 )
-from ..layers.entropy import Coder
 from .dcvc_dc_config import DCVCDCConfig
 
 __all__ = ["DCVCDCIntra"]

@@ -19,9 +19,10 @@ to the enhancement layer, which codes the full-resolution frame.
 
 I frames use DCVC-DC's intra codec at full resolution; the base layer's first reference is
 imresize(1/4) of its reconstruction *before* the clamp, zero-padded to a multiple of 16.
-Every 32 frames (frame k with k % 32 == 1) both layers drop their propagated feature and
-rebuild it from the reference frame, as the official test loop does. The base layer picks
-its feature adaptor by DCVC-DC's cycle (k % 4), and so does the enhancement layer.
+Every 32 frames (frame k with k % 32 == 1, `FEATURE_REFRESH_INTERVAL`) both layers drop their
+propagated feature and rebuild it from the reference frame, as the official test loop does.
+The base layer picks its feature adaptor by DCVC-DC's cycle (k % 4), and so does the
+enhancement layer.
 
 Frame geometry (official): the frame is replicate-padded to a multiple of 16 (Hp x Wp); the
 base layer codes imresize(1/4) of the padded frame, Hp/4 x Wp/4, zero-padded to a multiple
@@ -76,14 +77,30 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 
-from ..layers import DepthConvBlock, QScale, QuadtreePrior, pad_to_multiple, warp
-from ..layers.entropy import Coder, Distribution, FactorizedBitEstimator, keep_intermediate
+from ..coding.distributions import Distribution, FactorizedDistribution
+from ..coding.estimate import Coder, keep_intermediate
+from ..layers import (
+    DCVCDPB,
+    DPB,
+    FEATURE_REFRESH_INTERVAL,
+    ContextualDecoder,
+    ContextualEncoder,
+    DepthConvBlock,
+    QScale,
+    QuadtreePrior,
+    ReconGeneration,
+    adapt_reference_feature,
+    feature_adaptors,
+    pad_to_multiple,
+    quadtree_net,
+    warp,
+)
 from ..layers.resize import imresize
 from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
 from ..training.cascade import BASE_FRAME, BASE_INPUT, WARPED_FRAME
 from .codec import FRAME_CHUNK, CoderMap, VideoCodec
-from .dcvc_dc import DPB, FEATURE_ADAPTOR_CYCLE, ContextualDecoder, ContextualEncoder, DCVCDCInter, ReconGeneration
+from .dcvc_dc import DCVCDCInter
 from .intra import DCVCDCIntra
 from .sevc_config import SEVCConfig
 from .sevc_prediction import InterLayerPrediction, LatentInterLayerPrediction
@@ -99,7 +116,6 @@ __all__ = [
     "BASE_CHUNK",
     "ENHANCEMENT_CHUNK",
     "BASE_SCALE",
-    "REFRESH_INTERVAL",
     "BASE_TAG_PREFIX",
     "INTRA_TAG_PREFIX",
     "ENHANCEMENT_TAG_PREFIX",
@@ -119,8 +135,6 @@ ENHANCEMENT_CHUNK = "enhancement"
 """Chunk of a P frame that holds its enhancement layer."""
 BASE_SCALE = 4
 """The base layer codes the frame downsampled by this factor (MATLAB bicubic imresize)."""
-REFRESH_INTERVAL = 32
-"""Frame k with k % REFRESH_INTERVAL == 1 rebuilds both layers' features from their frames."""
 ENHANCEMENT_REFERENCES = 3
 """Previous enhancement latents the spatial-guided latent prior attends to."""
 BASE_TAG_PREFIX = "bl_"
@@ -174,7 +188,7 @@ class TaggedCoder:
         self.coder = coder
         self.prefix = prefix
 
-    def code_factorized(self, z: Tensor | None, estimator: FactorizedBitEstimator, shape: Sequence[int], tag: str) -> Tensor:
+    def code_factorized(self, z: Tensor | None, estimator: FactorizedDistribution, shape: Sequence[int], tag: str) -> Tensor:
         return self.coder.code_factorized(z, estimator, shape, self.prefix + tag)
 
     def code_conditional(
@@ -183,18 +197,23 @@ class TaggedCoder:
         return self.coder.code_conditional(residual, scales, mask, distribution, self.prefix + tag)
 
 
-@dataclass(frozen=True)
-class TwoLayerDPB:
-    """Decoded-picture buffer of SEVC: the base layer's DCVC-DC buffer and the enhancement layer's.
+@dataclass(frozen=True, kw_only=True)
+class TwoLayerDPB(DPB):
+    """Decoded-picture buffer of SEVC: the enhancement layer's `DPB` plus the base layer's own buffer.
 
     Shapes with the official widths for a frame padded to Hp x Wp.
+
+    Attributes:
+        frame: (B, 3, Hp, Wp) clamped; None when decoding the base layer only.
+        feature: (B, 48, Hp, Wp); None after an I frame or a refresh.
+        index: display index of `frame` in the sequence.
+        base: the base layer's buffer at ceil16(Hp/4) x ceil16(Wp/4).
+        ys: the last enhancement latents (B, 128, Hp/16, Wp/16), oldest first; None before they exist.
     """
 
-    base: DPB                                   # base layer at ceil16(Hp/4) x ceil16(Wp/4)
-    frame: Tensor | None                        # (B, 3, Hp, Wp) clamped; None when decoding the base layer only
-    feature: Tensor | None = None               # (B, 48, Hp, Wp); None after an I frame or a refresh
-    ys: tuple[Tensor | None, ...] = (None,) * ENHANCEMENT_REFERENCES  # (B, 128, Hp/16, Wp/16), oldest first
-    index: int = 0                              # display index of `frame` in the sequence
+    frame: Tensor | None
+    base: DCVCDPB
+    ys: tuple[Tensor | None, ...] = (None,) * ENHANCEMENT_REFERENCES
 
     @property
     def base_only(self) -> bool:
@@ -203,7 +222,7 @@ class TwoLayerDPB:
 
     def refreshed(self) -> TwoLayerDPB:
         """The buffer with both layers' propagated features dropped (rebuilt from the frames)."""
-        return replace(self, base=replace(self.base, feature=None), feature=None)
+        return replace(self, base=self.base.refreshed(), feature=None)
 
 
 class MultiScaleContextEncoder(nn.Module):
@@ -254,16 +273,15 @@ class EnhancementCodec(nn.Module):
 
     def __init__(self, cfg: SEVCConfig) -> None:
         super().__init__()
-        c16 = cfg.ch_16x
-        self.contextual_encoder = ContextualEncoder(cfg)
+        c1, c2, c4, c8, c16 = cfg.ch_1x, cfg.ch_2x, cfg.ch_4x, cfg.ch_8x, cfg.ch_16x
+        self.contextual_encoder = ContextualEncoder(c1, c2, c4, c8, c16)
         self.temporal_prior_encoder = MultiScaleContextEncoder(cfg)
         self.prior_fusion = LatentPriorFusion(c16)
-        y_net = nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 2))
-        self.spatial_prior = QuadtreePrior(c16, y_net, distribution="laplace")
-        self.contextual_decoder = ContextualDecoder(cfg)
-        self.recon_generation = ReconGeneration(cfg)
-        self.y_q_enc = QScale(cfg.ch_2x * 2, cfg.anchors)
-        self.y_q_dec = QScale(cfg.ch_2x, cfg.anchors)
+        self.spatial_prior = QuadtreePrior(c16, quadtree_net(c16), distribution="laplace")
+        self.contextual_decoder = ContextualDecoder(c2, c4, c8, c16, cfg.residual_channels)
+        self.recon_generation = ReconGeneration(c1, cfg.residual_channels, cfg.unet_channels)
+        self.y_q_enc = QScale(c2 * 2, cfg.anchors)
+        self.y_q_dec = QScale(c2, cfg.anchors)
 
     def code(
         self,
@@ -306,8 +324,7 @@ class SEVCInter(nn.Module):
             cfg.ch_16x, cfg.swin_depths, cfg.swin_heads, cfg.swin_window, cfg.swin_mlp_ratio
         )
         self.enhancement = EnhancementCodec(cfg)
-        self.feature_adaptor_intra = nn.Conv2d(3, c1, 3, stride=1, padding=1)
-        self.feature_adaptor = nn.ModuleList(nn.Conv2d(c1, c1, 1) for _ in range(3))
+        self.feature_adaptor_intra, self.feature_adaptor = feature_adaptors(c1)
 
     def start(self, x_hat: Tensor, index: int, base_only: bool = False) -> TwoLayerDPB:
         """Buffer after an I frame whose reconstruction before the clamp is `x_hat` (B, 3, Hp, Wp).
@@ -315,14 +332,12 @@ class SEVCInter(nn.Module):
         The base reference is `base_layer_input(x_hat)`; the enhancement reference is x_hat
         clamped to [0, 1] (None when decoding the base layer only).
         """
-        base = DPB.after_intra(base_layer_input(x_hat), index)
+        base = self.base.start(base_layer_input(x_hat), index)
         return TwoLayerDPB(base=base, frame=None if base_only else x_hat.clamp(0, 1), index=index)
 
     def reference_feature(self, dpb: TwoLayerDPB) -> Tensor:
         """The enhancement layer's (B, C1, Hp, Wp) reference feature, adapted as the base layer's."""
-        if dpb.feature is None:
-            return self.feature_adaptor_intra(dpb.frame)
-        return self.feature_adaptor[FEATURE_ADAPTOR_CYCLE[(dpb.index + 1) % len(FEATURE_ADAPTOR_CYCLE)]](dpb.feature)
+        return adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor)
 
     def code(
         self, x: Tensor | None, dpb: TwoLayerDPB, quality: int, coder: Coder, enhancement_coder: Coder | None = None
@@ -345,12 +360,11 @@ class SEVCInter(nn.Module):
         (Hp/4 x Wp/4), the base input (`BASE_INPUT`), the clamped base reconstruction
         (`BASE_FRAME`) and the warped base reference (`WARPED_FRAME`), for the training losses.
         """
-        if (dpb.index + 1) % REFRESH_INTERVAL == 1:
-            dpb = dpb.refreshed()
+        dpb = dpb.refreshed_every(FEATURE_REFRESH_INTERVAL)
         base_input = None if x is None else base_layer_input(x)
         base_hat, base = self.base.code(base_input, dpb.base, quality, TaggedCoder(coder, BASE_TAG_PREFIX))
         if dpb.base_only:
-            return base_hat, replace(dpb, base=base, index=dpb.index + 1)
+            return base_hat, dpb.advance(base=base)
 
         h, w = dpb.frame.shape[-2:]
         hb, wb = h // BASE_SCALE, w // BASE_SCALE  # the base frame before its padding to 16
@@ -365,7 +379,7 @@ class SEVCInter(nn.Module):
         enhancement_coder = TaggedCoder(coder if enhancement_coder is None else enhancement_coder, ENHANCEMENT_TAG_PREFIX)
         x_hat, feature, y_hat = self.enhancement.code(x, contexts, latent_prior, references, quality, enhancement_coder)
         x_hat = x_hat.clamp(0, 1)
-        return x_hat, TwoLayerDPB(base=base, frame=x_hat, feature=feature, ys=(*dpb.ys[1:], y_hat), index=dpb.index + 1)
+        return x_hat, dpb.advance(base=base, frame=x_hat, feature=feature, ys=(*dpb.ys[1:], y_hat))
 
 
 def default_recipe() -> TrainingRecipe:

@@ -49,8 +49,8 @@ from torch import Tensor, nn
 
 from ..layers.alignment import MultiScaleContextFusion, OffsetDiversityAlignment, upsample2x, warp
 from ..layers.blocks import DepthConvBlock, ResBlock, subpel_conv1x1, subpel_conv3x3
+from ..layers.contextual import FeatureExtractor
 from ..layers.swin import SwinFusion
-from .dcvc_dc import FeatureExtractor
 
 __all__ = ["AugmentUnit", "AugmentStages", "InterLayerPrediction", "LatentInterLayerPrediction"]
 

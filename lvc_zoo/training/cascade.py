@@ -35,9 +35,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..coding.estimate import Estimate
 from ..errors import ConfigError
 from ..layers import pad_to_multiple
-from ..layers.entropy import Estimate
 from .objective import MS_SSIM_MIN_SIDE, distortion, frame_terms, frame_weight, ms_ssim
 from .recipe import Stage, TrainingRecipe
 from .stages import intra_trains

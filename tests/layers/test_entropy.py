@@ -1,99 +1,37 @@
-"""Tests of lvc_zoo.layers.entropy: bit formulas, coders, quadtree prior, hyperprior, rate modules."""
+"""Tests of lvc_zoo.layers.entropy: factorized CDF, quadtree prior, hyperprior, rate modules."""
 
 from __future__ import annotations
 
-import math
+
+import json
+import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Laplace, Normal
 
+from lvc_zoo.coding.coders import Decode, Encode
+from lvc_zoo.coding.distributions import conditional_bits
+from lvc_zoo.coding.entropy_coder import ChunkReader, ChunkWriter
+from lvc_zoo.coding.estimate import Estimate
+from lvc_zoo.errors import ConfigError
+from lvc_zoo.layers.blocks import DepthConvBlock
 from lvc_zoo.layers.blocks import pad_to_multiple
 from lvc_zoo.layers.entropy import (
     QUADTREE_STEPS,
-    Estimate,
     FactorizedBitEstimator,
     Hyperprior,
     QScale,
     QuadtreePrior,
     ReferencePriorFusion,
-    conditional_bits,
     hyper_transforms,
     phase_mask,
+    quadtree_net,
 )
 
 CPU = torch.device("cpu")
-
-
-def _reference_bits(symbols: Tensor, scales: Tensor, distribution: str) -> Tensor:
-    """Facts section 7, in the inputs' dtype: P = CDF(s + 1/2) - CDF(s - 1/2), bits = max(0, -log2(P + 1e-5))."""
-    sigma = scales.clamp(1e-5, 1e10)
-    dist = Laplace(torch.zeros_like(sigma), sigma) if distribution == "laplace" else Normal(torch.zeros_like(sigma), sigma)
-    probs = dist.cdf(symbols + 0.5) - dist.cdf(symbols - 0.5)
-    return torch.clamp_min(-torch.log2(probs + 1e-5), 0.0)
-
-
-# --------------------------------------------------------------------------- conditional_bits
-
-
-@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
-def test_conditional_bits_are_non_negative(distribution):
-    symbols = torch.randint(-20, 21, (4, 8, 5, 5)).float()
-    scales = torch.rand(4, 8, 5, 5) * 10
-    assert (conditional_bits(symbols, scales, distribution) >= 0).all()
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
-def test_conditional_bits_match_torch_distributions(distribution, dtype):
-    # same dtype on both sides: far in the tails P is a difference of two CDFs close to 1, which float32
-    # resolves only roughly (as the official float32 path does)
-    symbols = torch.randint(-6, 7, (2, 4, 6, 6)).to(dtype)
-    scales = torch.empty(2, 4, 6, 6, dtype=dtype).uniform_(0.05, 8.0)
-    bits = conditional_bits(symbols, scales, distribution)
-    assert bits.dtype == dtype
-    torch.testing.assert_close(bits, _reference_bits(symbols, scales, distribution), atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
-def test_conditional_bits_of_zero_with_huge_scale_are_large(distribution):
-    bits = conditional_bits(torch.zeros(3), torch.tensor([1e8, 1e10, 1e20]), distribution)
-    # P(0) ~ 1/scale is below the 1e-5 floor: bits ~ -log2(1e-5) = 16.6
-    torch.testing.assert_close(bits, torch.full((3,), -math.log2(1e-5)), atol=1e-3, rtol=0)
-
-
-@pytest.mark.parametrize("distribution", ["laplace", "gaussian"])
-def test_conditional_bits_of_zero_with_tiny_or_zero_scale_are_zero(distribution):
-    bits = conditional_bits(torch.zeros(4), torch.tensor([1e-5, 1e-7, 0.0, -1.0]), distribution)
-    assert torch.equal(bits, torch.zeros(4))
-
-
-def test_conditional_bits_of_nonzero_symbol_with_tiny_scale_hit_the_floor():
-    bits = conditional_bits(torch.tensor([1.0, -3.0]), torch.tensor([1e-5, 0.0]), "laplace")
-    torch.testing.assert_close(bits, torch.full((2,), -math.log2(1e-5)), atol=1e-3, rtol=0)
-
-
-def test_conditional_bits_gaussian_and_laplace_differ():
-    symbols, scales = torch.tensor([2.0, 3.0, 5.0]), torch.tensor([1.0, 1.0, 1.0])
-    laplace, gaussian = conditional_bits(symbols, scales, "laplace"), conditional_bits(symbols, scales, "gaussian")
-    assert (laplace - gaussian).abs().min() > 0.1
-    assert gaussian[2] > laplace[2]  # the Gaussian tail is lighter
-
-
-def test_conditional_bits_grow_with_symbol_magnitude():
-    symbols = torch.arange(0.0, 6.0)
-    for distribution in ("laplace", "gaussian"):
-        bits = conditional_bits(symbols, torch.full((6,), 2.0), distribution)
-        assert (bits[1:] > bits[:-1]).all()
-        torch.testing.assert_close(bits, conditional_bits(-symbols, torch.full((6,), 2.0), distribution))
-
-
-def test_conditional_bits_reject_unknown_distribution():
-    with pytest.raises(ValueError):
-        conditional_bits(torch.zeros(2), torch.ones(2), "laplacian")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- FactorizedBitEstimator
@@ -142,88 +80,6 @@ def test_factorized_gradients(assert_gradients_reach_every_parameter):
     est = FactorizedBitEstimator(3)
     z = torch.randint(-3, 4, (2, 3, 4, 4)).float()
     assert_gradients_reach_every_parameter(est, est.bits(z).sum())
-
-
-# --------------------------------------------------------------------------- Estimate
-
-
-def test_estimate_round_is_integer_and_half_to_even():
-    coder = Estimate("round")
-    x = torch.randn(100) * 5
-    q = coder.quantize(x)
-    assert torch.equal(q, q.round()) and (q - x).abs().max() <= 0.5
-    assert torch.equal(coder.quantize(torch.tensor([0.5, 1.5, 2.5, -0.5, -1.5])), torch.tensor([0.0, 2.0, 2.0, -0.0, -2.0]))
-
-
-def test_estimate_noise_stays_within_half_of_input():
-    coder = Estimate("noise")
-    x = torch.randn(10_000) * 5
-    q = coder.quantize(x)
-    assert (q - x).abs().max() <= 0.5
-    assert (q - x).abs().max() > 0.4 and (q - x).std() > 0.2  # really uniform noise, not rounding
-    assert not torch.equal(q, q.round())
-
-
-def test_estimate_ste_rounds_forward_with_identity_gradient():
-    coder = Estimate("ste")
-    x = (torch.randn(50) * 5).requires_grad_(True)
-    q = coder.quantize(x)
-    assert torch.equal(q.detach(), torch.round(x.detach()))
-    weights = torch.randn(50)
-    (q * weights).sum().backward()
-    torch.testing.assert_close(x.grad, weights)
-
-
-def test_estimate_rejects_invalid_mode():
-    with pytest.raises(ValueError):
-        Estimate("floor")  # type: ignore[arg-type]
-
-
-def test_estimate_without_latents_raises_value_error():
-    coder = Estimate()
-    with pytest.raises(ValueError):
-        coder.code_conditional(None, torch.ones(1, 4, 2, 2), torch.ones(1, 4, 2, 2), "laplace", "y")
-    with pytest.raises(ValueError):
-        coder.code_factorized(None, FactorizedBitEstimator(4), (1, 4, 2, 2), "z")
-
-
-def test_estimate_conditional_symbols_and_bits():
-    coder = Estimate("round")
-    residual = torch.randn(1, 4, 4, 4) * 3
-    scales = torch.rand(1, 4, 4, 4) + 0.5
-    mask = phase_mask(QUADTREE_STEPS[0], 4, 4, 4, torch.float32, CPU)
-    symbols = coder.code_conditional(residual, scales, mask, "laplace", "y")
-    assert torch.equal(symbols, torch.round(residual) * mask)
-    expected = _reference_bits(torch.round(residual)[mask.bool().expand(1, 4, 4, 4)], scales[mask.bool().expand(1, 4, 4, 4)], "laplace")
-    torch.testing.assert_close(coder.bits["y"], expected.sum(), rtol=1e-5, atol=1e-4)
-
-
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "round",
-        "ste",
-        "noise",
-    ],
-)
-def test_estimate_conditional_symbols_are_zero_outside_the_mask(mode):
-    coder = Estimate(mode)
-    mask = phase_mask(QUADTREE_STEPS[1], 4, 6, 6, torch.float32, CPU)
-    symbols = coder.code_conditional(torch.randn(2, 4, 6, 6) * 3, torch.ones(2, 4, 6, 6), mask, "laplace", "y")
-    assert torch.equal(symbols * (1 - mask), torch.zeros_like(symbols))
-
-
-def test_estimate_accumulates_bits_per_tag():
-    coder = Estimate("round")
-    est = FactorizedBitEstimator(2)
-    z1, z2 = torch.randn(1, 2, 3, 3) * 4, torch.randn(1, 2, 3, 3) * 4
-    coder.code_factorized(z1, est, z1.shape, "z")
-    coder.code_factorized(z2, est, z2.shape, "z")
-    mask = torch.ones(1, 4, 2, 2)
-    coder.code_conditional(torch.randn(1, 4, 2, 2) * 4, torch.ones(1, 4, 2, 2), mask, "gaussian", "y")
-    assert set(coder.bits) == {"z", "y"}
-    torch.testing.assert_close(coder.bits["z"], est.bits(z1.round()).sum() + est.bits(z2.round()).sum())
-    torch.testing.assert_close(coder.total_bits(), coder.bits["z"] + coder.bits["y"])
 
 
 # --------------------------------------------------------------------------- phase_mask
@@ -313,8 +169,24 @@ def _small_prior(c: int = 8, distribution: str = "laplace") -> QuadtreePrior:
 
 
 def test_quadtree_prior_rejects_channels_not_multiple_of_4():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         QuadtreePrior(6, ZeroNet(6), "laplace")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(distribution="cauchy"),
+        dict(rate_mode="multiply"),
+        dict(steps=((0, 1, 2, 3), (0, 1, 2, 3), (2, 3, 0, 1), (1, 0, 3, 2))),  # quarter 0 at phase 0 twice
+        dict(steps=QUADTREE_STEPS[:3]),
+        dict(adaptors=[nn.Identity(), nn.Identity()]),
+    ],
+)
+def test_quadtree_prior_rejects_what_does_not_fit_with_config_error(kwargs):
+    args = dict(channels=8, net=ZeroNet(8), distribution="laplace") | kwargs
+    with pytest.raises(ConfigError):
+        QuadtreePrior(**args)
 
 
 @pytest.mark.parametrize(("h", "w"), [(4, 6), (5, 7)])
@@ -349,7 +221,7 @@ def test_quadtree_prior_with_zero_net_matches_naive_recomputation(distribution):
     step_scales = torch.where(first, scales, torch.zeros_like(scales))
     symbols = torch.round(y / q - step_means)
     torch.testing.assert_close(y_hat, (symbols + step_means) * q)
-    expected_bits = _reference_bits(symbols, step_scales, distribution).sum()
+    expected_bits = conditional_bits(symbols, step_scales, distribution).sum()
     torch.testing.assert_close(coder.bits["y"], expected_bits, rtol=1e-5, atol=1e-3)
     assert set(coder.bits) == {"y"}
 
@@ -422,6 +294,128 @@ def test_quadtree_prior_gradients(assert_gradients_reach_every_parameter):
     assert_gradients_reach_every_parameter(prior, coder.bits["y"] + (y_hat * torch.randn_like(y_hat)).sum())
     assert y.grad is not None and y.grad.abs().sum() > 0
     assert params.grad is not None and params.grad.abs().sum() > 0
+
+
+# --------------------------------------------------------------------------- QuadtreePrior, DCVC-FM forms
+
+
+def _fm_intra_prior(c: int) -> QuadtreePrior:
+    """DCVC-FM intra's form: sigmoid q, a 1x1 reduction 2C + 2 -> C, gated depthwise adaptors 2C -> 2C."""
+    net = nn.Sequential(*(DepthConvBlock(c * 2, c * 2, gated=True) for _ in range(3)))
+    adaptors = [DepthConvBlock(c * 2, c * 2, gated=True) for _ in range(3)]
+    return QuadtreePrior(
+        c, net, "gaussian", rate_mode="sigmoid", adaptors=adaptors, reduction=nn.Conv2d(c * 2 + 2, c, 1)
+    )
+
+
+def _sigmoid_params(b: int, c: int, h: int, w: int) -> Tensor:
+    return torch.cat((torch.randn(b, 2, h, w) * 2, torch.empty(b, c, h, w).uniform_(0.1, 4.0), torch.randn(b, c, h, w) * 2), 1)
+
+
+def _forms(c: int) -> dict[str, tuple[QuadtreePrior, Tensor]]:
+    """Each form with parameters for a (2, c, 5, 6) latent."""
+    return {
+        "divide": (_small_prior(c), _params(2, c, 5, 6)),
+        "reciprocal": (QuadtreePrior(c, nn.Conv2d(3 * c, 2 * c, 1), "laplace", rate_mode="reciprocal"), _params(2, c, 5, 6)),
+        "sigmoid": (_fm_intra_prior(c), _sigmoid_params(2, c, 5, 6)),
+    }
+
+
+@pytest.mark.parametrize("form", ["divide", "reciprocal", "sigmoid"])
+def test_quadtree_prior_forms_cover_every_element_once(form):
+    prior, params = _forms(8)[form]
+    coder = RecordingCoder()
+    prior.code(torch.randn(2, 8, 5, 6) * 3, params, coder, tag="y")
+    assert torch.equal(sum(call["mask"] for call in coder.calls), torch.ones(1, 8, 5, 6))
+
+
+@pytest.mark.parametrize("form", ["divide", "reciprocal", "sigmoid"])
+def test_quadtree_prior_forms_encode_then_decode_reproduce_estimate(form):
+    prior, params = _forms(8)[form]
+    y = torch.randn(2, 8, 5, 6) * 3
+    with torch.no_grad():
+        expected = prior.code(y, params, Estimate("round"), tag="y")
+        encoder = Encode(ChunkWriter())
+        assert torch.equal(prior.code(y, params, encoder, tag="y"), expected)
+        decoded = prior.code(None, params, Decode(ChunkReader(encoder.writer.finish())), tag="y")
+    assert torch.equal(decoded, expected)
+
+
+def _naive_code(prior: QuadtreePrior, scaled: Tensor, params: Tensor, q: Tensor) -> Tensor:
+    """The four steps on a latent already scaled by the quantisation step, then y_hat * q (divide / reciprocal split)."""
+    c = prior.channels
+    scales, means = params[:, c : 2 * c], params[:, 2 * c :]
+    y_hat = torch.zeros_like(scaled)
+    for k, phases in enumerate(QUADTREE_STEPS):
+        if k > 0:
+            scales, means = prior.net(prior.adaptors[k - 1](torch.cat((y_hat, params), 1))).chunk(2, 1)
+        mask = phase_mask(phases, c, *scaled.shape[-2:], scaled.dtype, CPU)
+        y_hat = y_hat + (torch.round(scaled - means) + means) * mask
+    return y_hat * q
+
+
+def test_reciprocal_mode_differs_from_divide_only_by_the_reciprocal():
+    c = 8
+    divide, params = _forms(c)["divide"]
+    reciprocal = QuadtreePrior(c, nn.Conv2d(3 * c, 2 * c, 1), "laplace", rate_mode="reciprocal")
+    reciprocal.load_state_dict(divide.state_dict())
+    y = torch.randn(2, c, 5, 6) * 3
+    q = params[:, :c].clamp_min(0.5)
+    with torch.no_grad():
+        assert torch.equal(divide.code(y, params, Estimate("round"), tag="y"), _naive_code(divide, y / q, params, q))
+        assert torch.equal(reciprocal.code(y, params, Estimate("round"), tag="y"), _naive_code(reciprocal, y * (1 / q), params, q))
+    assert not torch.equal(y / q, y * (1 / q))  # not bit-identical, hence two modes
+    torch.testing.assert_close(y / q, y * (1 / q))
+
+
+def test_sigmoid_mode_scales_by_q_enc_and_q_dec_and_adapts_the_reduced_params():
+    c = 8
+    prior, params = _forms(c)["sigmoid"]
+    y = torch.randn(2, c, 5, 6) * 3
+    coder = RecordingCoder()
+    y_hat = prior.code(y, params, coder, tag="y")
+    q_enc, q_dec = (torch.sigmoid(params[:, :2]) * 1.5 + 0.5).chunk(2, 1)
+    scales, means = params[:, 2:].chunk(2, 1)
+    torch.testing.assert_close(coder.calls[0]["scales"], scales)
+    torch.testing.assert_close(coder.calls[0]["residual"], y * q_enc - means)
+    y_hat_so_far = (torch.round(y * q_enc - means) + means) * coder.calls[0]["mask"]
+    context = prior.reduction(params)
+    step_scales, step_means = prior.net(prior.adaptors[0](torch.cat((y_hat_so_far, context), 1))).chunk(2, 1)
+    torch.testing.assert_close(coder.calls[1]["scales"], step_scales)
+    torch.testing.assert_close(coder.calls[1]["residual"], y * q_enc - step_means)
+    symbols = sum(call["mask"] * (torch.round(call["residual"]) + (y * q_enc - call["residual"])) for call in coder.calls)
+    torch.testing.assert_close(y_hat, symbols * q_dec)
+
+
+def _official_names(state: dict[str, Tensor], prefix: str) -> dict[str, tuple[int, ...]]:
+    """Our prior's keys renamed as the official `{prefix}_spatial_prior*` keys (the key map FM's converter uses)."""
+    rules = [
+        (r"^adaptors\.(\d+)\.", lambda m: f"{prefix}_spatial_prior_adaptor_{int(m.group(1)) + 1}."),
+        (r"^net\.", lambda m: f"{prefix}_spatial_prior."),
+        (r"^reduction\.", lambda m: f"{prefix}_spatial_prior_reduction."),
+    ]
+    renamed = {}
+    for key, tensor in state.items():
+        for pattern, replacement in rules:
+            key = re.sub(pattern, replacement, key)
+        renamed[key] = tuple(tensor.shape)
+    return renamed
+
+
+def _spec_names(reference_dir, spec: str, prefix: str) -> dict[str, tuple[int, ...]]:
+    tensors = json.loads((reference_dir / "dcvc_fm" / spec).read_text())["tensors"]
+    return {k: tuple(v["shape"]) for k, v in tensors.items() if k.startswith(f"{prefix}_spatial_prior")}
+
+
+def test_fm_intra_form_has_the_official_keys_and_shapes_up_to_a_prefix(reference_dir):
+    prior = _fm_intra_prior(256)
+    assert _official_names(prior.state_dict(), "y") == _spec_names(reference_dir, "spec_i.json", "y")
+
+
+@pytest.mark.parametrize(("prefix", "channels"), [("y", 128), ("mv_y", 64)])
+def test_fm_video_form_has_the_official_keys_and_shapes_up_to_a_prefix(reference_dir, prefix, channels):
+    prior = QuadtreePrior(channels, quadtree_net(channels), "laplace", rate_mode="reciprocal")
+    assert _official_names(prior.state_dict(), prefix) == _spec_names(reference_dir, "spec_p.json", prefix)
 
 
 # --------------------------------------------------------------------------- Hyperprior

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from lvc_zoo.coding import CodedFrame, read_stream, write_stream
 from lvc_zoo.errors import BitstreamError, InputError
-from lvc_zoo.layers.entropy import Coder, Estimate
+from lvc_zoo.coding.estimate import Coder, Estimate
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 from lvc_zoo.models.codec import FRAME_CHUNK, CoderMap
 

@@ -17,9 +17,8 @@ import torch.nn.functional as F
 
 import lvc_zoo
 from lvc_zoo.errors import InputError, QualityError
-from lvc_zoo.layers import QScale
+from lvc_zoo.layers import DCVCDPB, FEATURE_ADAPTOR_CYCLE, QScale
 from lvc_zoo.models import DCVCDC, DCVCDCConfig, EstimateResult, VideoCodec
-from lvc_zoo.models.dcvc_dc import DPB, FEATURE_ADAPTOR_CYCLE
 
 LADDER_ENC = (0.5, 0.7937, 1.2599, 2.0)
 """exp(linspace(log 0.5, log 2, 4)), the reference's ladder of q-scale anchors (decoder: reciprocals)."""
@@ -297,7 +296,7 @@ def test_estimate_does_not_modify_input(codec: DCVCDC) -> None:
 
 # ------------------------------------------------------------------------------- DPB
 def test_dpb_is_frozen() -> None:
-    dpb = DPB.after_intra(torch.zeros(1, 3, 16, 16), index=0)
+    dpb = DCVCDPB.after_intra(torch.zeros(1, 3, 16, 16), index=0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         dpb.index = 5  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -306,14 +305,14 @@ def test_dpb_is_frozen() -> None:
 
 def test_dpb_after_intra_holds_only_the_frame() -> None:
     frame = torch.zeros(1, 3, 16, 16)
-    dpb = DPB.after_intra(frame, index=7)
+    dpb = DCVCDPB.after_intra(frame, index=7)
     assert dpb.frame is frame and dpb.index == 7
     assert dpb.feature is None and dpb.mv_feature is None and dpb.y_hat is None and dpb.mv_y_hat is None
 
 
 def test_dpb_advance_increments_index_and_replaces_given_fields() -> None:
     old_frame, new_frame, feature = torch.zeros(1, 3, 16, 16), torch.ones(1, 3, 16, 16), torch.ones(1, 4, 16, 16)
-    dpb = DPB.after_intra(old_frame, index=3)
+    dpb = DCVCDPB.after_intra(old_frame, index=3)
     nxt = dpb.advance(frame=new_frame, feature=feature)
     assert nxt.index == 4
     assert nxt.frame is new_frame and nxt.feature is feature

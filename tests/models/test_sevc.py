@@ -16,9 +16,10 @@ import torch
 
 import lvc_zoo
 from lvc_zoo.coding.bitstream import CodedFrame, read_stream, write_stream
+from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.convert.sevc import DROPPED_ENHANCEMENT, DROPPED_INTER
 from lvc_zoo.errors import BitstreamError
-from lvc_zoo.layers import Estimate, QScale
+from lvc_zoo.layers import QScale
 from lvc_zoo.models import SEVC, SEVCConfig
 from lvc_zoo.models.sevc import BASE_CHUNK, base_layer_input
 from lvc_zoo.registry import get_spec

@@ -9,9 +9,11 @@ import torch
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 from training_testing import clips, small_model
 
+from lvc_zoo.coding.distributions import conditional_bits
+from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.errors import ConfigError, InputError
-from lvc_zoo.layers.entropy import Estimate, FactorizedBitEstimator, conditional_bits
-from lvc_zoo.layers.entropy import keep_intermediate
+from lvc_zoo.coding.estimate import keep_intermediate
+from lvc_zoo.layers.entropy import FactorizedBitEstimator
 from lvc_zoo.models import DCVCDC, SEVC, DCVCDCConfig, VideoCodec
 from lvc_zoo.models.dcvc_dc import DCVC_DC_LAMBDAS, DCVCDCInter
 from lvc_zoo.models.intra import DCVCDCIntra

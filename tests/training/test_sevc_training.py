@@ -17,7 +17,8 @@ from fit_testing import RECIPES, cli_sandbox, tiny_args, vimeo_tree  # noqa: F40
 from training_testing import changed, clips, parameters
 
 from lvc_zoo.cli import fit
-from lvc_zoo.layers import Estimate, warp
+from lvc_zoo.coding.estimate import Estimate
+from lvc_zoo.layers import warp
 from lvc_zoo.layers.resize import imresize
 from lvc_zoo.models import SEVC, SEVCConfig
 from lvc_zoo.models.sevc import BASE_RECONSTRUCTION_WEIGHT, SEVC_LAMBDAS, default_recipe

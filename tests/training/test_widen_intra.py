@@ -10,8 +10,8 @@ from types import ModuleType
 import pytest
 import torch
 
+from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.data.synthetic import TRAINING_PHOTOS, load_photo, pan_clip
-from lvc_zoo.layers.entropy import Estimate
 from lvc_zoo.models import DCVCDC
 from lvc_zoo.models.dcvc_dc_config import DCVCDCConfig
 
