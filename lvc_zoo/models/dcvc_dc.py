@@ -214,7 +214,7 @@ class DCVCDC(VideoCodec):
     test with four rate points does.
 
     Args:
-        config: widths; None = the official model's.
+        config: widths; None = `default_config()`, the official model's.
         recipe: how to train (see `VideoCodec`); None = `default_recipe()`, the DCVC family's stages.
         init_from: weights to start training from, kept as data (see `VideoCodec`).
     """
@@ -224,6 +224,8 @@ class DCVCDC(VideoCodec):
     parameter_groups = {**VideoCodec.parameter_groups, "motion": MOTION_PARAMETERS, "contextual": CONTEXTUAL_PARAMETERS}
     lambdas = DCVC_DC_LAMBDAS
     """Training lambda of each q-scale anchor (`rate_for`)."""
+    default_config = DCVCDCConfig
+    """Builds the config used when none is given (the official widths)."""
 
     @classmethod
     def rate_for(cls, config: DCVCDCConfig) -> RateSpec:
@@ -236,7 +238,7 @@ class DCVCDC(VideoCodec):
         recipe: TrainingRecipe | None = None,
         init_from: str | None = None,
     ) -> None:
-        config = config or DCVCDCConfig()
+        config = config or self.default_config()
         super().__init__(
             intra=DCVCDCIntra(config),
             inter=DCVCDCInter(config),
@@ -260,11 +262,4 @@ class DCVCDCTiny(DCVCDC):
     model_name = "dcvc_dc_tiny"
     lambdas = (256.0, 512.0, 1024.0, 2048.0)
     """[choice] recipes/demo_tiny.yaml's doubling ladder: a model this small needs high lambdas."""
-
-    def __init__(
-        self,
-        config: DCVCDCConfig | None = None,
-        recipe: TrainingRecipe | None = None,
-        init_from: str | None = None,
-    ) -> None:
-        super().__init__(config or DCVCDCConfig.tiny(), recipe=recipe, init_from=init_from)
+    default_config = DCVCDCConfig.tiny

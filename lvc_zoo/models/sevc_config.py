@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .dcvc_dc_config import DCVCDCConfig
 
@@ -34,10 +34,5 @@ class SEVCConfig(DCVCDCConfig):
 
     @classmethod
     def small(cls) -> "SEVCConfig":
-        """A reduced-width configuration with the same structure, for fast tests."""
-        return cls(
-            ch_1x=16, ch_2x=16, ch_4x=16, ch_8x=16, ch_16x=16, mv_channels=16, mv_hyper_channels=16,
-            residual_channels=8, unet_channels=(8, 8, 16), flow_channels=(8, 8, 8, 8),
-            intra_channels=(16, 16), intra_latent_channels=16, intra_output_channels=8,
-            align_groups=4, refine_rounds=1, swin_depths=(1, 1), swin_heads=2,
-        )
+        """`DCVCDCConfig.small` widths with one refinement round and two one-block Swin groups, for fast tests."""
+        return replace(super().small(), refine_rounds=1, swin_depths=(1, 1), swin_heads=2)
