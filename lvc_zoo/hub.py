@@ -53,6 +53,7 @@ from . import __version__
 from .errors import ChecksumError, ConfigError, HubError, WeightsNotFoundError
 from .models import VideoCodec
 from .registry import ModelSpec, get_spec
+from .runtime import atomic_path, write_atomic
 
 __all__ = [
     "CONFIG_FILE",
@@ -147,14 +148,15 @@ def save_pretrained(
             key: _stored(t, dtype).detach().cpu().clone(memory_format=torch.contiguous_format)
             for key, t in one.state_dict().items()
         }
-        save_file(state, str(directory / fname), metadata={"format": "pt"})
+        with atomic_path(directory / fname) as partial:
+            save_file(state, str(partial), metadata={"format": "pt"})
         files[fname] = sha256_file(directory / fname)
     meta = _config_json(spec, first, files)
     if codecs:
         meta[QUALITY_FILES] = {str(q): quality_file(q) for q in sorted(codecs)}
-    (directory / CARD_FILE).write_text(_model_card(spec, meta, provenance), encoding="utf-8")
+    write_atomic(directory / CARD_FILE, _model_card(spec, meta, provenance).encode("utf-8"))
     # config.json last: a directory interrupted mid-save has none and is not mistaken for a complete one.
-    (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_atomic(directory / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     return directory
 
 

@@ -12,7 +12,7 @@ stepped before the next group, whose references are carried over detached, so th
 held for backward is that of one group, however long the clip.
 
 The objective reads what it needs beyond x_hat from intermediates the P-frame network hands
-the `Estimate` (`lvc_zoo.layers.entropy.keep_intermediate`): `WARPED_FRAME` for "motion",
+the `Estimate` (`lvc_zoo.coding.estimate.keep_intermediate`): `WARPED_FRAME` for "motion",
 `DECODED_FLOW` and `ESTIMATED_FLOW` for "flow", a model with a base layer (a lower scalable
 layer) `BASE_INPUT` and `BASE_FRAME`, for "base", its "motion" and the base-reconstruction
 constraint of "all" stages with `base_weight` > 0, and `LOSS_TERM` + name for each of a
@@ -166,7 +166,7 @@ def _check_kept(codec: Any, coder: Estimate, stage: Stage, required: tuple[str, 
     if missing:
         needs = f"base_weight {stage.base_weight}" if stage.loss == "all" else f"the {stage.loss!r} loss"
         raise ConfigError(
-            f"{type(codec.inter).__name__}.code hands over no {missing[0]!r} (lvc_zoo.layers.entropy.keep_intermediate), "
+            f"{type(codec.inter).__name__}.code hands over no {missing[0]!r} (lvc_zoo.coding.estimate.keep_intermediate), "
             f"so stage {stage.name!r} cannot train with {needs}: use another stage loss (base_weight 0) or add it to the network."
         )
 
