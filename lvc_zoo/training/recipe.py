@@ -60,7 +60,7 @@ class Stage:
             layer takes the "motion" D and R_mv from its base layer too (see
             `lvc_zoo.training.objective`).
         trainable: parameter groups the model declares (`VideoCodec.parameter_groups`) or
-            fnmatch globs over parameter names (e.g. "inter.flow.*"); the others stay fixed.
+            fnmatch globs over parameter names; the others stay fixed.
         frames: frames of each training clip coded (1 I + frames - 1 P).
         lr: learning rate at the stage's start (after its warm-up); see `schedule`.
         cascaded: gradients flow through the references (False: each reference is detached).
