@@ -176,7 +176,10 @@ def header_problem(header: StreamHeader) -> str | None:
     if not _is_int(header.frame_count) or not 1 <= header.frame_count <= MAX_FRAMES:
         return f"frame count {header.frame_count!r} is outside 1..{MAX_FRAMES}"
     if _stored_fps(header.fps) is None:
-        return f"fps {header.fps!r} is not a frame rate above 0 and at most {MAX_FPS} (a finite number)"
+        return (
+            f"fps {header.fps} is not a frame rate in (0, {MAX_FPS}] that the header stores (a fraction whose "
+            f"denominator is at most {MAX_FPS_DENOMINATOR})"
+        )
     period = header.intra_period
     if not _is_int(period) or not (period == -1 or 1 <= period <= MAX_INTRA_PERIOD):
         return f"intra period {period!r} is neither -1 (only frame 0 is intra) nor in 1..{MAX_INTRA_PERIOD}"

@@ -2,8 +2,7 @@
 
 Streams of a small DCVC-DC (fixed seed, two 64x64 frames, I and P) are damaged in six
 categories, 100 derandomised Hypothesis cases each. Every case must, within 10 s of CPU
-time, decode to
-the encoder's reconstruction, or (only where the payloads were crafted with valid CRCs, or
+time, decode to the encoder's reconstruction, or (only where the payloads were crafted with valid CRCs, or
 a crafted header stays within the limits) to some frames in [0, 1], or raise an
 `LvcZooError`; any other exception fails the test. Most categories fail while the
 container is parsed; `REACHED` counts the cases per category whose chunks reached the
@@ -257,7 +256,7 @@ def test_crafted_payloads_with_valid_crcs() -> None:
 
     @FUZZ
     @given(
-        which=st.integers(0, len(RECORDS) - 1),
+        which=st.sampled_from([0, 0, 1]),  # a crafted I frame costs one frame's decode, a P frame two
         kind=st.sampled_from(["random", "flip", "truncate", "extend", "zeros", "ones"]),
         size=st.integers(0, 64),
         position=st.integers(0, 10_000),
