@@ -186,5 +186,5 @@ def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytes
     header, frames = read_stream((tmp_path / "demo.lvc").read_bytes())
     assert header.quality == 3  # the stream kept is the best quality's
     best_bits = sum(8 * sum(len(c) for c in frame.chunks.values()) for frame in frames)
-    assert float(rows[-1].group(2)) == pytest.approx(best_bits / (32 * 32 * 2), abs=1e-4)
+    assert float(rows[-1].group(2)) == pytest.approx(best_bits / (64 * 64 * 2), abs=1e-4)
     assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")
