@@ -19,13 +19,9 @@ from typing import TypeVar
 import torch
 from tqdm import tqdm
 
-__all__ = ["MIN_SIZE", "timed", "synchronize", "progress", "atomic_path", "write_atomic"]
+__all__ = ["timed", "synchronize", "progress", "atomic_path", "write_atomic"]
 
 T = TypeVar("T")
-
-MIN_SIZE = 64
-"""Smallest frame width and height the command line codes (every model of the zoo codes it)."""
-
 
 def timed(items: Iterator[T], device: torch.device) -> Iterator[tuple[T, float]]:
     """Each item of `items` with the wall time in ms that producing it took.

@@ -18,11 +18,12 @@ import torch
 
 import lvc_zoo
 
+from ..coding.bitstream import MIN_FRAME_SIDE
 from ..errors import InputError
 from ..eval.bench import bench, format_bench
 from ..models import VideoCodec
 from ..registry import ModelSpec, get_spec
-from ..runtime import MIN_SIZE, write_atomic
+from ..runtime import write_atomic
 from .codec_commands import parse_device, parse_positive, parse_size
 
 __all__ = ["HELP", "add_arguments", "run", "register"]
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
     spec.check_quality(args.quality)
     width, height = args.size
-    if min(width, height) < MIN_SIZE:
-        raise InputError(f"--size {width}x{height} is too small: width and height must be at least {MIN_SIZE}.")
+    if min(width, height) < MIN_FRAME_SIDE:
+        raise InputError(f"--size {width}x{height} is too small: width and height must be at least {MIN_FRAME_SIDE}.")
     if args.frames < 2:
         raise InputError("--frames must be at least 2: the benchmark times an I frame and P frames.")
     threads = torch.get_num_threads()

@@ -26,12 +26,12 @@ import torch
 
 import lvc_zoo
 
-from ..coding.bitstream import read_header, write_stream
+from ..coding.bitstream import MIN_FRAME_SIDE, read_header, write_stream
 from ..data import ColourSpace, VideoInfo, probe_video, read_video, write_video
 from ..errors import BitstreamError, InputError, ModelMismatchError, UnknownModelError
 from ..models.codec import psnr
 from ..registry import ModelSpec, get_spec, list_models
-from ..runtime import MIN_SIZE, progress, timed, write_atomic
+from ..runtime import progress, timed, write_atomic
 
 __all__ = [
     "ENCODE_HELP",
@@ -164,16 +164,20 @@ def run_encode(args: argparse.Namespace) -> int:
     spec.check_quality(args.quality)  # before reading anything
     read_options = {"size": args.size, "fps": args.fps, "colour": args.colour}
     info = probe_video(args.input, **read_options)
-    if info.width < MIN_SIZE or info.height < MIN_SIZE:
+    if info.width < MIN_FRAME_SIDE or info.height < MIN_FRAME_SIDE:
         raise InputError(
             f"{args.input} is {info.width}x{info.height}: lvc-zoo encode needs frames of at least "
-            f"{MIN_SIZE}x{MIN_SIZE} pixels; use a larger video (odd sizes are fine)."
+            f"{MIN_FRAME_SIDE}x{MIN_FRAME_SIDE} pixels; use a larger video (odd sizes are fine)."
         )
     device = args.device
     codec = lvc_zoo.load(spec.name, args.quality, weights=args.weights, device=device)
     frames, info = read_video(args.input, frames=args.frames, **read_options)
     frames = frames.to(device)
 
+    colour = info.colour
+    header = codec.stream_header(  # checks the container's limits before coding
+        frames, args.quality, args.intra_period, fps=info.fps, colour_matrix=colour.matrix, colour_range=colour.range
+    )
     coded, psnrs, times_ms = [], [], []
     with progress(frames.shape[0], "encode", args.quiet) as bar:
         encoded = codec.encode_frames(frames, args.quality, args.intra_period)
@@ -182,10 +186,6 @@ def run_encode(args: argparse.Namespace) -> int:
             psnrs.append(psnr(frame.recon, frames[index : index + 1]))
             times_ms.append(ms)
             bar.update()
-    colour = info.colour
-    header = codec.stream_header(
-        frames, args.quality, args.intra_period, fps=info.fps, colour_matrix=colour.matrix, colour_range=colour.range
-    )
     data = write_stream(header, coded)
     write_atomic(args.output, data)
 
@@ -209,9 +209,7 @@ def run_decode(args: argparse.Namespace) -> int:
     _check_output(args.output, args.input)
     data = _read_stream_file(args.input)
     try:
-        header = read_header(data)
-        if min(header.width, header.height, header.frame_count) < 1:
-            raise BitstreamError(f"the header says {header.frame_count} frames of {header.width}x{header.height}; the stream is corrupt")
+        header = read_header(data)  # checks the container's limits
         spec = _spec_of_stream(header.model, header.quality)
         width, height = header.width, header.height
         layer = None

@@ -29,9 +29,10 @@ from torch import Tensor
 
 import lvc_zoo
 
-from ..coding.bitstream import write_stream
+from ..coding.bitstream import MIN_FRAME_SIDE, write_stream
 from ..data import VideoInfo, pan_clip, read_video, write_video
 from ..data.synthetic import HELD_OUT_PHOTO, TRAINING_PHOTOS, load_photo
+from ..errors import InputError
 from ..models import VideoCodec
 from ..models.codec import EncodedFrame, psnr
 from ..registry import get_spec
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the clip and the codec, code it at each quality, print the tables and the checks."""
     device = args.device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     width, height = args.size
+    if min(width, height) < MIN_FRAME_SIDE:
+        raise InputError(f"--size {width}x{height} is too small: width and height must be at least {MIN_FRAME_SIDE}.")
     clip = pan_clip(load_photo(args.image), args.frames, (height, width), PAN_STEP, ZOOM)
     start = time.perf_counter()
     codec, weights_note = build_codec(args.model, args.quality, args.weights, args.small, device)

@@ -159,13 +159,14 @@ def scale_index(scales: Tensor, distribution: Distribution) -> Tensor:
     """Table index of each predicted scale: floor onto the log-spaced table, as the official coder.
 
     Args:
-        scales: predicted scales, any shape.
+        scales: predicted scales, any shape; NaN maps to 0, infinities to the ends.
     Returns: int64 indices in 0..255, same shape.
     """
     log_min = math.log(TABLE_SCALE_MIN[distribution])
     step = (math.log(TABLE_SCALE_MAX) - log_min) / (TABLE_LEVELS - 1)
     index = (torch.log(torch.clamp_min(scales, SCALE_MIN)) - log_min) / step
-    return index.clamp(0, TABLE_LEVELS - 1).to(torch.int64)
+    # NaN scales (only a decoder fed a corrupt chunk computes them) take table 0; finite ones are unchanged
+    return torch.nan_to_num(index, nan=0.0).clamp(0, TABLE_LEVELS - 1).to(torch.int64)
 
 
 @torch.no_grad()
@@ -296,43 +297,49 @@ class ChunkWriter:
 
 
 class ChunkReader:
-    """Decodes the symbols of one chunk in the order they were pushed."""
+    """Decodes the symbols of one chunk in the order they were pushed.
+
+    Any chunk can be read: bytes that no `ChunkWriter` wrote raise `BitstreamError` (or
+    decode to some symbols), never another exception.
+    """
 
     def __init__(self, data: bytes) -> None:
         if len(data) % 4:
-            raise BitstreamError(f"a coded chunk must be a whole number of 32-bit words, got {len(data)} bytes")
+            raise BitstreamError(
+                f"a coded chunk must be a whole number of 32-bit words, got {len(data)} bytes; the stream is corrupt"
+            )
         self._decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
+        self._floor = ESCAPE_FLOORS[int(self._decode(constriction.stream.model.Uniform(len(ESCAPE_FLOORS)), 1)[0])]
+
+    def _decode(self, *args: object) -> np.ndarray:
+        """The range decoder's `decode(*args)`; its errors on data no encoder wrote become BitstreamError."""
         try:
-            floor = self._decoder.decode(constriction.stream.model.Uniform(len(ESCAPE_FLOORS)), 1)
-        except (ValueError, RuntimeError) as err:
+            return self._decoder.decode(*args)
+        except (ValueError, RuntimeError, AssertionError) as err:  # constriction asserts on invalid data
             raise BitstreamError(f"the entropy decoder failed ({err}); the stream is corrupt") from err
-        self._floor = ESCAPE_FLOORS[int(floor[0])]
 
     def pull(self, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> np.ndarray:
         """Decode len(table_ids) symbols, symbol k with table `tables[table_ids[k]]` (int64)."""
         table_ids = np.asarray(table_ids, dtype=np.int64)
         out = np.empty(table_ids.shape, dtype=np.int64)
-        try:
-            for table_id in np.unique(table_ids):
-                table = tables[table_id].with_escape_floor(self._floor)
-                where = table_ids == table_id
-                slots = self._decoder.decode(table.model(), int(where.sum())).astype(np.int64)
-                group = slots + table.lowest
-                escaped = slots == table.escape
-                if escaped.any():
-                    group[escaped] = _from_excess(self._pull_escapes(int(escaped.sum())), table)
-                out[where] = group
-        except (ValueError, RuntimeError) as err:
-            raise BitstreamError(f"the entropy decoder failed ({err}); the stream is corrupt") from err
+        for table_id in np.unique(table_ids):
+            table = tables[table_id].with_escape_floor(self._floor)
+            where = table_ids == table_id
+            slots = self._decode(table.model(), int(where.sum())).astype(np.int64)
+            group = slots + table.lowest
+            escaped = slots == table.escape
+            if escaped.any():
+                group[escaped] = _from_excess(self._pull_escapes(int(escaped.sum())), table)
+            out[where] = group
         return out
 
     def _pull_escapes(self, count: int) -> np.ndarray:
-        lengths = self._decoder.decode(constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE), count).astype(np.int32)
+        lengths = self._decode(constriction.stream.model.Uniform(_ESCAPE_LENGTH_SIZE), count).astype(np.int32)
         excess = np.zeros(count, dtype=np.uint64)
         for piece in range(2):
             sizes = _piece_sizes(lengths, piece)
             coded = sizes > 1
             if coded.any():
-                values = self._decoder.decode(constriction.stream.model.Uniform(), sizes[coded]).astype(np.uint64)
+                values = self._decode(constriction.stream.model.Uniform(), sizes[coded]).astype(np.uint64)
                 excess[coded] |= values << np.uint64(piece * _PIECE_BITS)
         return excess

@@ -23,7 +23,7 @@ Y/U/V values.
 hold: PSNRs are capped at :data:`MAX_PSNR` (100 dB, an MSE floor of 1e-10 of the squared peak).
 
 [choice] MS-SSIM is torchmetrics' (5 scales, 11x11 Gaussian, sigma 1.5, data range 1). It
-needs at least :data:`MSSSIM_MIN_SIZE` (176) pixels per side; smaller planes (64x64 test
+needs at least :data:`MS_SSIM_MIN_SIDE` (176) pixels per side; smaller planes (64x64 test
 clips; the 4:2:0 chroma of frames with a side under 352 px, e.g. HEVC class D) give None and
 :func:`msssim_skip_reason` says why, instead of crashing or inventing a number.
 """
@@ -38,10 +38,10 @@ from torch import Tensor
 
 from ..data.colour import ColourSpace, rgb_to_yuv420_codes
 from ..errors import InputError
+from ..training.objective import MS_SSIM_MIN_SIDE
 
 __all__ = [
     "MAX_PSNR",
-    "MSSSIM_MIN_SIZE",
     "YUV_WEIGHTS",
     "Planes",
     "FrameMetrics",
@@ -56,8 +56,6 @@ __all__ = [
 
 MAX_PSNR = 100.0
 """PSNR (dB) reported for identical signals; every PSNR is capped here."""
-MSSSIM_MIN_SIZE = 176
-"""Smallest plane side (pixels) torchmetrics' default 5-scale MS-SSIM accepts."""
 YUV_WEIGHTS = (6, 1, 1)
 """Weights of Y, U and V in PSNR_YUV and MS-SSIM_YUV (microsoft/DCVC)."""
 
@@ -134,9 +132,9 @@ def weighted_yuv(y: float, u: float, v: float) -> float:
 
 def msssim_skip_reason(height: int, width: int, what: str = "frames") -> str | None:
     """Why MS-SSIM cannot be computed on `what` of `height` x `width`, or None when it can."""
-    if min(height, width) >= MSSSIM_MIN_SIZE:
+    if min(height, width) >= MS_SSIM_MIN_SIDE:
         return None
-    return f"{what} of {width}x{height}: MS-SSIM (5 scales, 11x11 window) needs at least {MSSSIM_MIN_SIZE} px per side"
+    return f"{what} of {width}x{height}: MS-SSIM (5 scales, 11x11 window) needs at least {MS_SSIM_MIN_SIDE} px per side"
 
 
 def msssim(x_hat: Tensor, x: Tensor) -> float | None:
@@ -145,7 +143,7 @@ def msssim(x_hat: Tensor, x: Tensor) -> float | None:
     Args:
         x_hat: (C, H, W) or (H, W) reconstruction in [0, 1] (uint8 planes are divided by 255).
         x: the source, same shape.
-    Returns: MS-SSIM in [0, 1], or None when a side is below MSSSIM_MIN_SIZE.
+    Returns: MS-SSIM in [0, 1], or None when a side is below MS_SSIM_MIN_SIDE.
     """
     from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 

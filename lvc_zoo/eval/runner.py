@@ -56,8 +56,8 @@ from torch import Tensor
 import lvc_zoo
 
 from .. import errors
-from ..runtime import MIN_SIZE, progress, timed, write_atomic
-from ..coding.bitstream import CodedFrame, StreamHeader, write_stream
+from ..runtime import progress, timed, write_atomic
+from ..coding.bitstream import MIN_FRAME_SIDE, CodedFrame, StreamHeader, header_size, write_stream
 from ..data.colour import chroma_size
 from ..data.video import VideoInfo, probe_video, read_video
 from ..errors import BitstreamError, ConfigError, InputError, LvcZooError
@@ -451,7 +451,7 @@ def _digest(x_hat: Tensor) -> str:
 
 def _file_bits_per_frame(header: StreamHeader, coded: list[CodedFrame], file_bytes: int) -> list[float]:
     """Each frame's bits in the file: its container bytes plus an equal share of the stream header."""
-    header_bytes = len(write_stream(replace(header, frame_count=0), []))
+    header_bytes = header_size(header)
     frame_bytes = [len(write_stream(replace(header, frame_count=1), [frame])) - header_bytes for frame in coded]
     if header_bytes + sum(frame_bytes) != file_bytes:
         raise BitstreamError(f"the stream file has {file_bytes} bytes, its parts {header_bytes + sum(frame_bytes)}; it was changed while coding.")
@@ -460,9 +460,9 @@ def _file_bits_per_frame(header: StreamHeader, coded: list[CodedFrame], file_byt
 
 
 def _check_size(sequence: SequenceSpec, info: VideoInfo) -> None:
-    if info.width < MIN_SIZE or info.height < MIN_SIZE:
+    if info.width < MIN_FRAME_SIDE or info.height < MIN_FRAME_SIDE:
         raise InputError(
-            f"{sequence.label} is {info.width}x{info.height}: the codecs need frames of at least {MIN_SIZE}x{MIN_SIZE} "
+            f"{sequence.label} is {info.width}x{info.height}: the codecs need frames of at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE} "
             "pixels; leave it out of the evaluation."
         )
 

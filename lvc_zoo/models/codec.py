@@ -46,7 +46,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ..coding.bitstream import CodedFrame, StreamHeader, read_stream, write_stream
+from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_stream, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..coding.estimate import Coder, Estimate
@@ -587,8 +587,14 @@ class VideoCodec(L.LightningModule):
 
         Args:
             info: optional `fps`, `colour_matrix`, `colour_range` of the source (see `StreamHeader`).
+        Raises:
+            InputError: an unknown `info` name, or a value outside the container's limits
+                (`lvc_zoo.coding.bitstream.header_problem`: frame size, count, fps, ...).
         """
-        return StreamHeader(
+        unknown = sorted(set(info) - {"fps", "colour_matrix", "colour_range"})
+        if unknown:
+            raise InputError(f"unknown stream info {', '.join(unknown)}: pass only fps, colour_matrix and colour_range.")
+        header = StreamHeader(
             model=self.model_name,
             weights_hash=self.weights_fingerprint(),
             quality=quality,
@@ -598,6 +604,13 @@ class VideoCodec(L.LightningModule):
             intra_period=intra_period,
             **info,
         )
+        problem = header_problem(header)
+        if problem:
+            raise InputError(
+                f"{self.model_name} cannot write this clip into a stream: {problem}; pass frames and options within "
+                "these limits (see lvc_zoo.coding.bitstream)."
+            )
+        return header
 
     def compress(self, frames: Tensor, quality: int | None = None, intra_period: int = -1, **info: Any) -> bytes:
         """Entropy-code a clip into an lvc_zoo bitstream.
@@ -609,10 +622,16 @@ class VideoCodec(L.LightningModule):
             info: optional `fps` (Fraction), `colour_matrix`, `colour_range`, recorded in the header.
         Returns: the bitstream; `decompress` of it equals the encoder's reconstruction, which
             is also `estimate(...).recon`.
+        Raises:
+            QualityError: `quality` is not one of `qualities`.
+            InputError: frames that are not (T, 3, H, W) in [0, 1], or that or an option lies
+                outside the container's limits (`stream_header`); checked before any coding.
         """
         quality = self.check_quality(quality)
+        frames = self.check_frames(frames)
+        header = self.stream_header(frames, quality, intra_period, **info)  # every argument checked before coding
         coded = [frame.coded for frame in self.encode_frames(frames, quality, intra_period)]
-        return write_stream(self.stream_header(frames, quality, intra_period, **info), coded)
+        return write_stream(header, coded)
 
     def check_stream(self, header: StreamHeader) -> None:
         """Refuse a stream written by another model or other weights, naming which."""
@@ -644,19 +663,31 @@ class VideoCodec(L.LightningModule):
             raise InputError(f"{self.model_name or type(self).__name__} cannot decode up to layer {layer!r}; {layers}.")
         header, coded = read_stream(data)
         self.check_stream(header)
-        if coded and coded[0].frame_type != "I":
-            raise BitstreamError("the stream's first frame is not an I frame; it is corrupt")
+        types = self.frame_types(header.frame_count, header.intra_period)
         for index, frame in enumerate(coded):
-            missing = [name for name in self.chunk_names(frame.frame_type) if name not in frame.chunks]  # all layers'
-            if missing:
-                raise BitstreamError(f"frame {index} has no {missing[0]!r} chunk; the stream is corrupt")
+            if frame.frame_type != types[index]:
+                raise BitstreamError(
+                    f"frame {index} is an {frame.frame_type} frame, but intra period {header.intra_period} makes it "
+                    f"an {types[index]} frame; the stream is corrupt"
+                )
+            names = self.chunk_names(frame.frame_type)  # all layers'
+            if tuple(frame.chunks) != names:
+                raise BitstreamError(
+                    f"frame {index} has chunks {list(frame.chunks)}, {self.model_name} codes {list(names)} in an "
+                    f"{frame.frame_type} frame; the stream is corrupt"
+                )
         return self._decode_frames(header, coded, layer)
 
     @torch.inference_mode()
     def _decode_frames(self, header: StreamHeader, coded: list[CodedFrame], layer: str | None) -> Iterator[Tensor]:
+        """Decode verified frames; a chunk the entropy decoder rejects, or one that decodes to
+        non-finite pixels (only data no encoder wrote does), raises BitstreamError."""
         types = [frame.frame_type for frame in coded]
         coders_for = lambda index: self.decode_coders(coded[index], layer)  # noqa: E731
-        for x_hat, _ in self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer):
+        frames = self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer)
+        for index, (x_hat, _) in enumerate(frames):
+            if not torch.isfinite(x_hat).all():
+                raise BitstreamError(f"frame {index} decodes to NaN or infinite pixels; the stream is corrupt")
             yield x_hat
 
     def decompress(self, data: bytes, layer: str | None = None) -> Tensor:

@@ -84,10 +84,10 @@ def test_demo_writes_its_files_and_reports_an_exact_decode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the default output directory is ./lvc_zoo_demo
-    code, out, err = run(["demo", "--small", "--frames", "3", "--size", "64x48", "--quality", "1", "--device", "cpu"], capsys)
+    code, out, err = run(["demo", "--small", "--frames", "3", "--size", "80x64", "--quality", "1", "--device", "cpu"], capsys)
     assert code == 0 and err == "", err
     assert "dcvc_dc_tiny at quality 1 on cpu" in out
-    assert "clip: 3 frames of 64x48" in out
+    assert "clip: 3 frames of 80x64" in out
     assert "weights: random weights (pretrained=False), so PSNR is meaningless" in out and "(reduced test widths)" in out
     assert "(random weights: demo.lvc decodes only with the weights of this run" in out
     out_dir = tmp_path / "lvc_zoo_demo"
@@ -103,14 +103,14 @@ def test_demo_writes_its_files_and_reports_an_exact_decode(
     stream_header, frames = read_stream((out_dir / "demo.lvc").read_bytes())
     payload_bits = [8 * sum(len(chunk) for chunk in frame.chunks.values()) for frame in frames]
     assert [int(r.group(3)) for r in rows] == payload_bits  # "bits" are the bits in the file
-    for r in rows:  # bpp = bits / (64 * 48), both rounded for printing; the estimate is close to the file
-        assert float(r.group(4)) == pytest.approx(int(r.group(3)) / (64 * 48), abs=1e-3)
+    for r in rows:  # bpp = bits / (80 * 64), both rounded for printing; the estimate is close to the file
+        assert float(r.group(4)) == pytest.approx(int(r.group(3)) / (80 * 64), abs=1e-3)
         assert int(r.group(5)) == pytest.approx(int(r.group(3)), rel=0.2, abs=200)
     total = lines[header + 4].split()
     assert total[0] == "total" and int(total[1]) == sum(payload_bits)
-    assert (stream_header.width, stream_header.height, stream_header.frame_count, stream_header.quality) == (64, 48, 3, 1)
+    assert (stream_header.width, stream_header.height, stream_header.frame_count, stream_header.quality) == (80, 64, 3, 1)
     decoded, info = read_video(out_dir / "decoded.y4m")
-    assert tuple(decoded.shape) == (3, 3, 48, 64) and info.fps == stream_header.fps
+    assert tuple(decoded.shape) == (3, 3, 64, 80) and info.fps == stream_header.fps
 
 
 def test_demo_exits_non_zero_when_the_decode_differs(
@@ -118,7 +118,7 @@ def test_demo_exits_non_zero_when_the_decode_differs(
 ) -> None:
     decode_frames = VideoCodec.decode_frames
     monkeypatch.setattr(VideoCodec, "decode_frames", lambda self, data: (x.mul(0.5) for x in decode_frames(self, data)))
-    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
+    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "64x64", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
     assert code == 1
     assert re.search(r"decode DIFFERS from the encoder: max \|diff\| = 0\.\d+", out)
 
@@ -126,7 +126,7 @@ def test_demo_exits_non_zero_when_the_decode_differs(
 def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(DCVCDC(DCVCDCConfig.small()), tmp_path / "small")
     out_dir = tmp_path / "demo"
-    argv = ["demo", "--model", "dcvc_dc", "--weights", str(weights), "--frames", "2", "--size", "32x32", "--quality", "0"]
+    argv = ["demo", "--model", "dcvc_dc", "--weights", str(weights), "--frames", "2", "--size", "64x64", "--quality", "0"]
     code, out, _ = run([*argv, "--device", "cpu", "--output-dir", str(out_dir)], capsys)
     assert code == 0
     assert "lvc-zoo demo: dcvc_dc at quality 0" in out
@@ -136,7 +136,7 @@ def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pyt
 
 def test_demo_of_a_model_without_published_weights_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Full dcvc_dc widths, random weights: 32x32 and one frame keep it quick."""
-    argv = ["demo", "--model", "dcvc-dc", "--frames", "1", "--size", "32x32", "--quality", "0", "--device", "cpu"]
+    argv = ["demo", "--model", "dcvc-dc", "--frames", "1", "--size", "64x64", "--quality", "0", "--device", "cpu"]
     code, out, _ = run([*argv, "--output-dir", str(tmp_path)], capsys)
     assert code == 0
     assert "weights: random weights (pretrained=False), so PSNR is meaningless" in out
@@ -179,12 +179,12 @@ RD_ROW = re.compile(r"^\s+(\d)\s+(\d+\.\d{4})\s+(-?\d+\.\d\d|inf)\s+(\d+)\s+(\d+
 
 
 def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "32x32", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
+    code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "64x64", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
     assert code == 0 and "qualities 0..3" in out
     rows = [m for m in map(RD_ROW.match, out.splitlines()) if m]
     assert [int(m.group(1)) for m in rows] == [0, 1, 2, 3]
     header, frames = read_stream((tmp_path / "demo.lvc").read_bytes())
     assert header.quality == 3  # the stream kept is the best quality's
     best_bits = sum(8 * sum(len(c) for c in frame.chunks.values()) for frame in frames)
-    assert float(rows[-1].group(2)) == pytest.approx(best_bits / (32 * 32 * 2), abs=1e-4)
+    assert float(rows[-1].group(2)) == pytest.approx(best_bits / (64 * 64 * 2), abs=1e-4)
     assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")

@@ -10,7 +10,7 @@ from lvc_zoo.coding.bitstream import FORMAT_VERSION, CodedFrame, StreamHeader, r
 from lvc_zoo.errors import BitstreamError
 
 HEADER = StreamHeader(
-    model="dcvc_dc", weights_hash="0123456789abcdef", quality=2, width=70, height=50, frame_count=2,
+    model="dcvc_dc", weights_hash="0123456789abcdef", quality=2, width=80, height=64, frame_count=2,
     fps=Fraction(30000, 1001), intra_period=32, colour_matrix="bt601", colour_range="limited",
 )
 FRAMES = [CodedFrame("I", {"frame": b"\x01\x02\x03\x04"}), CodedFrame("P", {"bl": b"abcd" * 3, "el": b""})]
@@ -34,12 +34,12 @@ def test_every_truncation_is_reported() -> None:
 def test_truncation_inside_a_chunk_names_frame_and_chunk() -> None:
     data = write_stream(HEADER, FRAMES)
     with pytest.raises(BitstreamError, match="truncated in frame 1, chunk 'bl'"):
-        read_stream(data[:-14])  # the last 11 bytes are chunk "el"; this cuts 3 bytes of "bl"
+        read_stream(data[:-18])  # the last 4 bytes are the frame CRC, 11 before chunk "el"; this cuts 3 bytes of "bl"
 
 
 def test_bit_flip_in_a_payload_fails_its_crc() -> None:
     data = bytearray(write_stream(HEADER, FRAMES))
-    data[-13] ^= 0x10  # inside frame 1's "bl" payload
+    data[-17] ^= 0x10  # inside frame 1's "bl" payload
     with pytest.raises(BitstreamError, match="CRC mismatch in frame 1, chunk 'bl'"):
         read_stream(bytes(data))
 
@@ -60,7 +60,7 @@ def test_newer_format_version_is_refused_with_advice() -> None:
 
 def test_older_format_version_is_refused_with_advice() -> None:
     data = bytearray(write_stream(HEADER, FRAMES))
-    data[4] = FORMAT_VERSION - 1
+    data[4] = 1
     with pytest.raises(BitstreamError, match="format version 1, written by an older lvc_zoo.*encode the source again"):
         read_stream(bytes(data))
 

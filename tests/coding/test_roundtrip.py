@@ -28,7 +28,7 @@ def small_codec(name: str, seed: int = 0):
     return spec.builder(type(spec.config).small()).eval()
 
 
-def clip(t: int = 3, h: int = 50, w: int = 70) -> torch.Tensor:
+def clip(t: int = 3, h: int = 66, w: int = 70) -> torch.Tensor:
     torch.manual_seed(1)
     base = torch.rand(1, 3, h + 8, w + 8)
     return torch.cat([base[..., i : i + h, 2 * i : 2 * i + w] for i in range(t)]).clamp(0, 1)
@@ -66,7 +66,7 @@ def test_header_records_the_source(codec: DCVCDC) -> None:
     frames = clip(2)
     data = codec.compress(frames, 0, 8, fps=Fraction(25), colour_matrix="bt601", colour_range="limited")
     header = read_header(data)
-    assert (header.model, header.quality, header.width, header.height, header.frame_count) == ("dcvc_dc", 0, 70, 50, 2)
+    assert (header.model, header.quality, header.width, header.height, header.frame_count) == ("dcvc_dc", 0, 70, 66, 2)
     assert (header.fps, header.intra_period, header.colour_matrix, header.colour_range) == (Fraction(25), 8, "bt601", "limited")
     assert header.weights_hash == codec.weights_fingerprint()
 

@@ -10,9 +10,9 @@ from torchmetrics.functional.image import multiscale_structural_similarity_index
 
 from lvc_zoo.data import ColourSpace, rgb_to_yuv420, rgb_to_yuv420_codes, to_uint8_planes
 from lvc_zoo.errors import InputError
+from lvc_zoo.training.objective import MS_SSIM_MIN_SIDE
 from lvc_zoo.eval.metrics import (
     MAX_PSNR,
-    MSSSIM_MIN_SIZE,
     FrameMetrics,
     frame_metrics,
     msssim,
@@ -68,13 +68,13 @@ def test_yuv_weighting_is_6_1_1() -> None:
 
 def test_msssim_needs_176_pixels_per_side() -> None:
     torch.manual_seed(0)
-    assert MSSSIM_MIN_SIZE == 176
-    small = torch.rand(3, MSSSIM_MIN_SIZE - 1, 200)
+    assert MS_SSIM_MIN_SIDE == 176
+    small = torch.rand(3, MS_SSIM_MIN_SIDE - 1, 200)
     assert msssim(small * 0.9, small) is None
-    reason = msssim_skip_reason(MSSSIM_MIN_SIZE - 1, 200)
+    reason = msssim_skip_reason(MS_SSIM_MIN_SIDE - 1, 200)
     assert reason is not None and "200x175" in reason and "176" in reason
-    assert msssim_skip_reason(MSSSIM_MIN_SIZE, MSSSIM_MIN_SIZE) is None
-    x = torch.rand(3, MSSSIM_MIN_SIZE, MSSSIM_MIN_SIZE)
+    assert msssim_skip_reason(MS_SSIM_MIN_SIDE, MS_SSIM_MIN_SIDE) is None
+    x = torch.rand(3, MS_SSIM_MIN_SIDE, MS_SSIM_MIN_SIDE)
     expected = multiscale_structural_similarity_index_measure((x * 0.9)[None], x[None], data_range=1.0)
     assert msssim(x * 0.9, x) == pytest.approx(float(expected), abs=1e-6)
     assert msssim(x, x) == pytest.approx(1.0, abs=1e-5)
