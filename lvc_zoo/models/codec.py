@@ -526,9 +526,12 @@ class VideoCodec(L.LightningModule):
         The generator form lets callers time frames or show progress; `estimate` collects it.
         Arguments as for `estimate`; they are checked before the first frame is coded.
         """
+        return self._estimate_frames(*self._checked(frames, quality), intra_period)
+
+    def _checked(self, frames: Tensor, quality: int | None) -> tuple[Tensor, int]:
+        """(frames as float32 on the model's device, quality), both checked (`check_quality`, `check_frames`)."""
         quality = self.check_quality(quality)
-        frames = self.check_frames(frames).to(self.device)
-        return self._estimate_frames(frames, quality, intra_period)
+        return self.check_frames(frames).to(self.device), quality
 
     @torch.inference_mode()
     def _estimate_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[FrameEstimate]:
@@ -566,9 +569,7 @@ class VideoCodec(L.LightningModule):
 
         Arguments as for `estimate`; they are checked before the first frame is coded.
         """
-        quality = self.check_quality(quality)
-        frames = self.check_frames(frames).to(self.device)
-        return self._encode_frames(frames, quality, intra_period)
+        return self._encode_frames(*self._checked(frames, quality), intra_period)
 
     @torch.inference_mode()
     def _encode_frames(self, frames: Tensor, quality: int, intra_period: int) -> Iterator[EncodedFrame]:
@@ -627,10 +628,9 @@ class VideoCodec(L.LightningModule):
             InputError: frames that are not (T, 3, H, W) in [0, 1], or that or an option lies
                 outside the container's limits (`stream_header`); checked before any coding.
         """
-        quality = self.check_quality(quality)
-        frames = self.check_frames(frames)
+        frames, quality = self._checked(frames, quality)
         header = self.stream_header(frames, quality, intra_period, **info)  # every argument checked before coding
-        coded = [frame.coded for frame in self.encode_frames(frames, quality, intra_period)]
+        coded = [frame.coded for frame in self._encode_frames(frames, quality, intra_period)]
         return write_stream(header, coded)
 
     def check_stream(self, header: StreamHeader) -> None:
