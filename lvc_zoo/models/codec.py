@@ -667,14 +667,14 @@ class VideoCodec(L.LightningModule):
         for index, frame in enumerate(coded):
             if frame.frame_type != types[index]:
                 raise BitstreamError(
-                    f"frame {index} is an {frame.frame_type} frame, but intra period {header.intra_period} makes it "
-                    f"an {types[index]} frame; the stream is corrupt"
+                    f"frame {index} has type {frame.frame_type}, but intra period {header.intra_period} makes it "
+                    f"type {types[index]}; the stream is corrupt"
                 )
             names = self.chunk_names(frame.frame_type)  # all layers'
             if tuple(frame.chunks) != names:
                 raise BitstreamError(
-                    f"frame {index} has chunks {list(frame.chunks)}, {self.model_name} codes {list(names)} in an "
-                    f"{frame.frame_type} frame; the stream is corrupt"
+                    f"frame {index} has chunks {list(frame.chunks)}, but {self.model_name}'s {frame.frame_type} frames "
+                    f"have {list(names)}; the stream is corrupt"
                 )
         return self._decode_frames(header, coded, layer)
 
