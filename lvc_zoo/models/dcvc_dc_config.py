@@ -15,23 +15,41 @@ class DCVCDCConfig:
     """
 
     ch_1x: int = 48
+    """P-frame features at full resolution (official g_ch_1x): contexts, reference feature."""
     ch_2x: int = 64
+    """P-frame features at 1/2 resolution (g_ch_2x)."""
     ch_4x: int = 96
+    """P-frame features at 1/4 resolution (g_ch_4x)."""
     ch_8x: int = 96
+    """P-frame features at 1/8 resolution (g_ch_8x)."""
     ch_16x: int = 128
+    """The P-frame latent y at 1/16 resolution (g_ch_16x)."""
     mv_channels: int = 64
+    """The motion latent mv_y."""
     mv_hyper_channels: int = 64
+    """The motion hyper-latent mv_z."""
     residual_channels: int = 32
+    """Output of the contextual decoder, input of the reconstruction generation."""
     unet_channels: tuple[int, int, int] = (32, 64, 128)
+    """Widths of the reconstruction UNets' three levels (P frames and the I-frame refinement)."""
     flow_channels: tuple[int, int, int, int] = (32, 64, 32, 16)
+    """Hidden widths of each SpyNet level's network."""
     flow_levels: int = 4
+    """SpyNet pyramid levels."""
     intra_channels: tuple[int, int] = (128, 192)
+    """I-frame encoder / decoder widths at 1/2 and 1/4 resolution."""
     intra_latent_channels: int = 256
+    """The I-frame latent (N of IntraNoAR)."""
     intra_output_channels: int = 16
+    """I-frame decoder output before the refinement UNet."""
     anchors: int = 4
+    """q-scale anchors: the qualities 0..anchors-1."""
     align_groups: int = 16
+    """Groups of offset-diversity alignment."""
     align_offsets: int = 2
+    """Offsets per group of offset-diversity alignment."""
     align_max_residual: float = 40.0
+    """Bound (px) of the offsets' learned residual around the decoded flow."""
 
     @classmethod
     def small(cls) -> "DCVCDCConfig":
