@@ -7,6 +7,7 @@ loading live once, in `lvc_zoo.load`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from .models import DCVCDC, SEVC, DCVCDCConfig, DCVCDCTiny, SEVCConfig, VideoCod
 from .models.codec import require_quality
 from .rate import RateSpec
 
-__all__ = ["ModelSpec", "MODELS", "get_spec", "spec_of_class", "list_models", "index_specs"]
+__all__ = ["ModelSpec", "MODELS", "get_spec", "spec_of_class", "list_models", "index_specs", "weights_label"]
 
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -194,3 +195,38 @@ def spec_of_class(class_name: str) -> ModelSpec | None:
 def list_models() -> list[str]:
     """Registry names of the models implemented so far, sorted."""
     return sorted(spec.name for spec in MODELS)
+
+
+def weights_label(
+    spec: ModelSpec, weights: str | os.PathLike[str] | None = None, *, random_init: str | None = None
+) -> str:
+    """One line naming the weights a run used, as `bench` and `eval` print and record them.
+
+    Args:
+        spec: the model.
+        weights: what was passed as `load(..., weights=)`: a weights directory or
+            "hf-hub:ORG/NAME[@REV]" (named as given), or None for the registry's default weights
+            (bundled: the package directory and the sha256 of each file; on the Hub: repo and revision).
+        random_init: for a randomly initialised model, how it was made (e.g. "seed 0"); then
+            `weights` must be None.
+    Returns: e.g. "bundled lvc_zoo/weights/dcvc_dc_tiny (model.safetensors sha256:da6c...)",
+        "hf-hub:ORG/NAME@REV (registry default)", "runs/tiny/weights" or "random initialisation (seed 0)".
+    Raises:
+        ConfigError: both `weights` and `random_init` were given, or neither while `spec` has no
+            published weights.
+    """
+    if random_init is not None:
+        if weights is not None:
+            raise ConfigError(f"weights {str(weights)!r} were given with random initialisation: drop one of the two.")
+        return f"random initialisation ({random_init})"
+    if weights is not None:
+        return str(weights)
+    if spec.bundled is not None:
+        pins = ", ".join(f"{fname} sha256:{digest}" for fname, digest in sorted(spec.files.items()))
+        return f"bundled lvc_zoo/{spec.bundled} ({pins})"
+    if spec.hub_repo is None:
+        raise ConfigError(
+            f"{spec.name} has no published weights to name: pass the weights used (a directory or hf-hub:ORG/NAME), "
+            "or random_init for a randomly initialised model."
+        )
+    return f"hf-hub:{spec.hub_repo}@{spec.revision or 'main'} (registry default)"

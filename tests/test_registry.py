@@ -9,7 +9,7 @@ import pytest
 import lvc_zoo
 from lvc_zoo.errors import ConfigError, QualityError, UnknownModelError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
-from lvc_zoo.registry import MODELS, ModelSpec, get_spec, index_specs, list_models
+from lvc_zoo.registry import MODELS, ModelSpec, get_spec, index_specs, list_models, weights_label
 
 
 def test_list_models_names_every_entry_sorted() -> None:
@@ -90,3 +90,19 @@ def test_index_rejects_duplicate_names_and_aliases() -> None:
 def test_spec_rejects_a_config_of_another_class() -> None:
     with pytest.raises(ConfigError, match="takes a DCVCDCConfig"):
         ModelSpec(name="x", builder=DCVCDC, config={"ch_1x": 48})
+
+
+def test_weights_label_names_each_kind_of_weights() -> None:
+    tiny, dcvc_dc = get_spec("dcvc_dc_tiny"), get_spec("dcvc_dc")
+    digest = tiny.files["model.safetensors"]
+    assert weights_label(tiny) == f"bundled lvc_zoo/weights/dcvc_dc_tiny (model.safetensors sha256:{digest})"
+    assert weights_label(tiny, "runs/tiny/weights") == "runs/tiny/weights"
+    assert weights_label(dcvc_dc, "hf-hub:org/name@v1") == "hf-hub:org/name@v1"
+    assert weights_label(dcvc_dc, random_init="seed 0") == "random initialisation (seed 0)"
+    published = dataclasses.replace(dcvc_dc, hub_repo="org/dcvc-dc", revision="a" * 40, files={"model.safetensors": "0" * 64})
+    assert weights_label(published) == f"hf-hub:org/dcvc-dc@{'a' * 40} (registry default)"
+    assert weights_label(dataclasses.replace(published, revision=None)) == "hf-hub:org/dcvc-dc@main (registry default)"
+    with pytest.raises(ConfigError, match="no published weights to name: pass the weights used"):
+        weights_label(dcvc_dc)
+    with pytest.raises(ConfigError, match="drop one of the two"):
+        weights_label(dcvc_dc, "dir", random_init="seed 0")

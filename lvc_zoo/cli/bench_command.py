@@ -22,7 +22,7 @@ from ..coding.bitstream import MIN_FRAME_SIDE
 from ..errors import InputError
 from ..eval.bench import bench, format_bench
 from ..models import VideoCodec
-from ..registry import ModelSpec, get_spec
+from ..registry import ModelSpec, get_spec, weights_label
 from ..runtime import write_atomic
 from .codec_commands import parse_device, parse_positive, parse_size
 
@@ -97,16 +97,15 @@ def _load(spec: ModelSpec, args: argparse.Namespace) -> tuple[VideoCodec, str]:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(SEED)
             codec = spec.builder(small())
-        return codec.to(args.device).eval(), f"random initialisation (seed {SEED}), reduced widths (--small)"
+        return codec.to(args.device).eval(), weights_label(spec, random_init=f"seed {SEED}, reduced widths (--small)")
     if args.weights == NO_WEIGHTS or (args.weights is None and not spec.has_published_weights):
         why = "--weights none" if args.weights == NO_WEIGHTS else f"no published weights for {spec.name}"
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(SEED)
             codec = lvc_zoo.load(spec.name, args.quality, pretrained=False, device=args.device)
         return codec, (
-            f"random initialisation (seed {SEED}; {why}): network time and MACs are those of the trained model, "
-            "entropy-coding time may differ"
+            f"{weights_label(spec, random_init=f'seed {SEED}; {why}')}: network time and MACs are those of the "
+            "trained model, entropy-coding time may differ"
         )
     codec = lvc_zoo.load(spec.name, args.quality, weights=args.weights, device=args.device)
-    label = args.weights if args.weights is not None else f"hf-hub:{spec.hub_repo}@{spec.revision or 'main'} (registry default)"
-    return codec, label
+    return codec, weights_label(spec, args.weights)

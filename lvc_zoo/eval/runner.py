@@ -62,7 +62,7 @@ from ..data.colour import chroma_size
 from ..data.video import VideoInfo, probe_video, read_video
 from ..errors import BitstreamError, ConfigError, InputError, LvcZooError
 from ..models.codec import VideoCodec
-from ..registry import get_spec
+from ..registry import get_spec, weights_label
 from .conditions import EvalConditions, SequenceSpec, psnr_kind_of, results_path, source_planes
 from .metrics import FrameMetrics, frame_metrics, msssim_skip_reason
 
@@ -97,8 +97,9 @@ class ModelSource:
     Attributes:
         name: registry name.
         weights_dir: a verified local lvc_zoo weights directory; None for random weights.
-        label: what the results record as "weights": the --weights argument, the registry's
-            Hub repo, "random" (full widths) or "random-small" (reduced test widths).
+        label: what the results record as "weights" (`lvc_zoo.registry.weights_label`): the
+            --weights argument, the bundled directory and its sha256 pins, the registry's Hub repo,
+            or the random initialisation (full or reduced test widths).
         small: random reduced-width model (tests).
     """
 
@@ -128,12 +129,12 @@ def resolve_model(name: str, weights: str | None = None, *, random_weights: bool
     if small:
         if not hasattr(type(spec.config), "small"):
             raise ConfigError(f"{spec.name} has no reduced test configuration; use --random-weights.")
-        return ModelSource(spec.name, None, "random-small", small=True)
+        label = weights_label(spec, random_init=f"seed {RANDOM_SEED}, reduced test widths")
+        return ModelSource(spec.name, None, label, small=True)
     if random_weights:
-        return ModelSource(spec.name, None, "random")
+        return ModelSource(spec.name, None, weights_label(spec, random_init=f"seed {RANDOM_SEED}"))
     directory = resolve_weights(spec, weights)
-    label = str(weights) if weights is not None else f"hf-hub:{spec.hub_repo}@{spec.revision or 'main'}"
-    return ModelSource(spec.name, directory, label)
+    return ModelSource(spec.name, directory, weights_label(spec, weights))
 
 
 def build_codec(source: ModelSource, device: torch.device) -> VideoCodec:

@@ -169,3 +169,12 @@ def test_bad_options_are_one_line_errors(extra: list[str], match: str, capsys: p
 def test_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", "--model", "dcvc_dx", "--small"])
     one_line_error(code, capsys.readouterr().err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'[,?]")
+
+
+def test_bench_names_bundled_weights_with_their_sha256(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bench", "--model", "dcvc_dc_tiny", "--size", "64x64", "--frames", "2", "--runs", "1", "--threads", "1"]
+    assert main(args) == 0
+    digest = lvc_zoo.registry.get_spec("dcvc_dc_tiny").files["model.safetensors"]
+    out = capsys.readouterr().out
+    assert f"weights: bundled lvc_zoo/weights/dcvc_dc_tiny (model.safetensors sha256:{digest})" in out
+    assert "hf-hub:None" not in out

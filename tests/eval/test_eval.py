@@ -28,6 +28,7 @@ from lvc_zoo.eval.conditions import collect_sequences, results_path, source_plan
 from lvc_zoo.eval.metrics import psnr_from_mse, psnr_rgb
 from lvc_zoo.eval.runner import TIMING_FIELDS, ModelSource, build_codec
 from lvc_zoo.models import VideoCodec
+from lvc_zoo.registry import get_spec
 from lvc_testing import reference_root
 
 ANCHOR_FIELDS = (
@@ -137,7 +138,7 @@ def test_every_anchor_field_and_the_lvc_zoo_fields_with_their_types(main_run: di
             assert isinstance(record[field], kind) and not (kind is int and isinstance(record[field], bool)), field
         assert record["frame_pixel_num"] == 64 * 64 and record["frame_count"] == 3
         assert record["i_frame_num"] == 1 and record["p_frame_num"] == 2
-        assert record["weights"] == "random-small" and record["model"] == "dcvc_dc"
+        assert record["weights"] == "random initialisation (seed 0, reduced test widths)" and record["model"] == "dcvc_dc"
         assert record["rate_source"] == "file" and record["decode_checked"] is True
         assert record["bpp"] == record["ave_all_frame_bpp"] == pytest.approx(8 * record["file_bytes"] / (64 * 64 * 3))
         assert "176" in record["msssim_reason"] and record["msssim_rgb"] is None
@@ -355,7 +356,19 @@ def test_random_weights_say_so(data_dir: Path, tmp_path: Path) -> None:
     assert code == 0, err
     assert "weights: random (--random-weights)" in out
     record = json.loads((tmp_path / "r_ip-1.json").read_text())["DS"]["pan.y4m"]["q0"]
-    assert record["weights"] == "random" and record["frame_count"] == 1
+    assert record["weights"] == "random initialisation (seed 0)" and record["frame_count"] == 1
+
+
+def test_bundled_weights_are_named_with_their_sha256(data_dir: Path, tmp_path: Path) -> None:
+    argv = ["eval", "--model", "dcvc_dc_tiny", "--input", data_dir / "DS" / "pan.y4m", "--qualities", 3,
+            "--intra-period", -1, "--frames", 1, "--estimate", "--json", tmp_path / "r.json"]
+    code, out, err = run(argv)
+    assert code == 0, err
+    digest = get_spec("dcvc_dc_tiny").files["model.safetensors"]
+    label = f"bundled lvc_zoo/weights/dcvc_dc_tiny (model.safetensors sha256:{digest})"
+    assert f"weights: {label}" in out and "hf-hub:None" not in out
+    record = json.loads((tmp_path / "r_ip-1.json").read_text())["DS"]["pan.y4m"]["q3"]
+    assert record["weights"] == label
 
 
 @pytest.mark.parametrize(
