@@ -57,12 +57,15 @@ def atomic_path(path: Path, directory: bool = False) -> Iterator[Path]:
 
     The sibling keeps the suffix of `path` (writers that choose the format by suffix see the right
     one). With `directory`, the sibling is a folder to fill and an existing empty folder at `path`
-    is replaced; the caller checks that it is empty.
+    is replaced; the caller checks that it is empty. A file gets the mode a plain `open` gives
+    (0o666 less the umask), whatever mode its writer chose: some (safetensors) create 0o600 files.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial{'' if directory else path.suffix}")
     try:
         yield partial
+        if not directory:
+            os.chmod(partial, 0o666 & ~_umask())
         if directory and path.is_dir():
             path.rmdir()  # os.replace cannot replace a directory everywhere
         os.replace(partial, path)
@@ -72,6 +75,17 @@ def atomic_path(path: Path, directory: bool = False) -> Iterator[Path]:
         else:
             partial.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read from /proc on Linux; elsewhere set and restored, as POSIX offers no read)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -8,7 +8,7 @@ network and no video files. It runs the path of the command line:
     pan_clip ─► input.y4m ─► read_video ─► encode_frames ─► stream ─► decode_frames ─► decoded.y4m
 
 at each quality (or the one given), and prints for the best quality per frame the bits in
-the file, the bits estimated from the likelihoods, PSNR and the time to encode and to
+the file, the bits estimated from the likelihoods, RGB PSNR and the time to encode and to
 decode (each the wall time from the request of that frame's result to its arrival), then
 one rate-distortion row per quality. The best quality's stream is kept as demo.lvc.
 Finally it checks that every decode equals the encoder's reconstruction bit for bit, and
@@ -41,7 +41,7 @@ from .codec_commands import parse_device, parse_size
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "code a short synthetic clip into a file, decode it, and print bits, PSNR and time per frame and quality"
+HELP = "code a short synthetic clip into a file, decode it, and print bits, RGB PSNR and time per frame and quality"
 DEMO_MODEL = "dcvc_dc_tiny"
 """The default model: its trained weights ship inside the package, so the demo needs no download."""
 DEFAULT_OUTPUT_DIR = Path("lvc_zoo_demo")
@@ -182,37 +182,37 @@ def build_codec(
 def format_table(
     encoded: Sequence[EncodedFrame], psnrs: Sequence[float], enc_ms: Sequence[float], dec_ms: Sequence[float]
 ) -> str:
-    """Per-frame rows (type, bits in the file, bpp, estimated bits, PSNR, ms) and a totals row."""
+    """Per-frame rows (type, bits in the file, bpp, estimated bits, RGB PSNR, ms) and a totals row."""
     pixels = encoded[0].recon.shape[-2] * encoded[0].recon.shape[-1]
     header = (
-        f"{'frame':>5}  {'type':>4}  {'bits':>10}  {'bpp':>7}  {'est. bits':>10}  {'PSNR dB':>7}  "
+        f"{'frame':>5}  {'type':>4}  {'bits':>10}  {'bpp':>7}  {'est. bits':>10}  {'RGB PSNR dB':>11}  "
         f"{'enc ms':>8}  {'dec ms':>8}"
     )
     rows = [header]
     for index, (frame, quality_db, enc, dec) in enumerate(zip(encoded, psnrs, enc_ms, dec_ms)):
         rows.append(
             f"{index:>5}  {frame.coded.frame_type:>4}  {frame.bits:>10}  {frame.bits / pixels:>7.4f}  "
-            f"{frame.estimated_bits:>10.0f}  {quality_db:>7.2f}  {enc:>8.0f}  {dec:>8.0f}"
+            f"{frame.estimated_bits:>10.0f}  {quality_db:>11.2f}  {enc:>8.0f}  {dec:>8.0f}"
         )
     count = len(encoded)
     total_bits = sum(frame.bits for frame in encoded)
     total_estimate = sum(frame.estimated_bits for frame in encoded)
     rows.append(
         f"{'total':>5}  {'':>4}  {total_bits:>10}  {total_bits / pixels / count:>7.4f}  {total_estimate:>10.0f}  "
-        f"{sum(psnrs) / count:>7.2f}  {sum(enc_ms):>8.0f}  {sum(dec_ms):>8.0f}"
+        f"{sum(psnrs) / count:>11.2f}  {sum(enc_ms):>8.0f}  {sum(dec_ms):>8.0f}"
     )
     rows.append(
         "(bits: the frame's payload in the file; est. bits: from the likelihoods; "
-        "total row: bits and ms summed, bpp and PSNR averaged over frames)"
+        "total row: bits and ms summed, bpp and RGB PSNR averaged over frames)"
     )
     return "\n".join(rows)
 
 
 def format_rd(runs: Sequence[QualityRun]) -> str:
-    """One row per quality: bpp and PSNR of the clip, I and mean P bits, and the file against the estimate."""
+    """One row per quality: bpp and RGB PSNR of the clip, I and mean P bits, and the file against the estimate."""
     pixels = runs[0].encoded[0].recon.shape[-2] * runs[0].encoded[0].recon.shape[-1]
     rows = [
-        f"{'quality':>7}  {'bpp':>7}  {'PSNR dB':>7}  {'I bits':>8}  {'P bits':>8}  {'P/I':>5}  {'file/est.':>9}  "
+        f"{'quality':>7}  {'bpp':>7}  {'RGB PSNR dB':>11}  {'I bits':>8}  {'P bits':>8}  {'P/I':>5}  {'file/est.':>9}  "
         f"{'enc ms':>7}  {'dec ms':>7}"
     ]
     for run in runs:
@@ -222,12 +222,12 @@ def format_rd(runs: Sequence[QualityRun]) -> str:
         estimate = sum(frame.estimated_bits for frame in run.encoded)
         count = len(bits)
         rows.append(
-            f"{run.quality:>7}  {sum(bits) / pixels / count:>7.4f}  {sum(run.psnrs) / count:>7.2f}  {bits[0]:>8}  "
+            f"{run.quality:>7}  {sum(bits) / pixels / count:>7.4f}  {sum(run.psnrs) / count:>11.2f}  {bits[0]:>8}  "
             f"{mean_p:>8.0f}  {mean_p / bits[0]:>5.2f}  {sum(bits) / estimate:>9.4f}  "
             f"{sum(run.enc_ms) / count:>7.0f}  {sum(run.dec_ms) / count:>7.0f}"
         )
     rows.append(
-        "(bpp, PSNR and ms per frame averaged over the clip; I bits: the first frame's; P bits: the mean P frame's; "
+        "(bpp, RGB PSNR and ms per frame averaged over the clip; I bits: the first frame's; P bits: the mean P frame's; "
         "file/est.: bits in the file over bits estimated from the likelihoods)"
     )
     return "\n".join(rows)

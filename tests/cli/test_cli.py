@@ -96,7 +96,7 @@ def test_demo_writes_its_files_and_reports_an_exact_decode(
     assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")
 
     lines = out.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split() == ["frame", "type", "bits", "bpp", "est.", "bits", "PSNR", "dB", "enc", "ms", "dec", "ms"])
+    header = next(i for i, line in enumerate(lines) if line.split() == ["frame", "type", "bits", "bpp", "est.", "bits", "RGB", "PSNR", "dB", "enc", "ms", "dec", "ms"])
     rows = [ROW.match(line) for line in lines[header + 1 : header + 4]]
     assert all(rows), lines[header + 1 : header + 4]
     assert [r.group(2) for r in rows] == ["I", "P", "P"]

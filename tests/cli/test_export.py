@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -71,3 +72,14 @@ def test_export_float16_halves_the_file_and_loads_the_rounded_weights_as_float32
     for key, value in codec.state_dict().items():
         assert value.dtype == trained[key].dtype
         assert torch.equal(value, trained[key].half().to(value.dtype) if value.is_floating_point() else trained[key])
+
+
+def test_export_writes_files_with_the_mode_the_umask_gives(checkpoint, tmp_path) -> None:
+    path, _ = checkpoint
+    previous = os.umask(0o027)
+    try:
+        assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "out")]) == 0
+    finally:
+        os.umask(previous)
+    modes = {file.name: os.stat(file).st_mode & 0o777 for file in (tmp_path / "out").iterdir()}
+    assert modes and all(mode == 0o640 for mode in modes.values()), {name: oct(mode) for name, mode in modes.items()}
