@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ..eval.conditions import DEFAULT_FRAMES, DEFAULT_INTRA_PERIODS, EvalConditions, collect_sequences
-from ..eval.runner import EvalResults, evaluate, format_summary, resolve_model
+from ..eval.runner import RANDOM_SEED, EvalResults, evaluate, format_summary, resolve_model
 from ..errors import InputError, WeightsNotFoundError
 from ..registry import get_spec
 from .codec_commands import parse_colour, parse_device, parse_intra_period, parse_positive, parse_size
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="registry name, e.g. dcvc_dc (see `lvc-zoo list`)")
     parser.add_argument("--input", nargs="+", type=Path, required=True, metavar="PATH", help="sequences: .yuv, .y4m, .mp4, PNG folders, folders of them, dataset .json")
     parser.add_argument("--weights", default=None, help="trained weights: a directory from `lvc-zoo convert` / save_pretrained, or hf-hub:ORG/NAME[@REV] (default: the registry's published weights)")
-    parser.add_argument("--random-weights", action="store_true", help="randomly initialised model (full widths, fixed seed): shows the pipeline before trained weights exist; recorded as \"weights\": \"random\"")
+    parser.add_argument("--random-weights", action="store_true", help=f"randomly initialised model (full widths, fixed seed): shows the pipeline before trained weights exist; recorded as \"weights\": \"random initialisation (seed {RANDOM_SEED})\"")
     parser.add_argument("--qualities", type=int, nargs="+", default=None, metavar="Q", help="qualities to code (default: all of the model's)")
     parser.add_argument("--frames", type=parse_positive, default=None, metavar="N", help=f"frames per sequence (default: the dataset JSON's, else {DEFAULT_FRAMES}; shorter sequences are coded whole)")
     parser.add_argument("--intra-period", type=parse_intra_period, action="append", default=None, metavar="N", help=f"intra period, repeatable: -1 only frame 0 is intra (default: the dataset JSON's, else {' and '.join(map(str, DEFAULT_INTRA_PERIODS))})")
