@@ -27,9 +27,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
-import types
+import reprlib
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -47,6 +48,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import __version__
@@ -457,6 +459,27 @@ def load_local(directory: str | os.PathLike[str], expected_name: str, quality: i
     return codec
 
 
+def _check_shapes(builder: type[VideoCodec], stored: StoredWeights) -> None:
+    """Refuse weights whose keys or shapes differ from the model's before it is built.
+
+    The model is first built on the meta device (no memory), so a config.json whose widths
+    do not fit its weights file is refused before the model takes more memory than the file.
+
+    Raises:
+        ConfigError: names the first key that is missing, unexpected or of another shape.
+    """
+    with torch.device("meta"):
+        expected = {key: tuple(t.shape) for key, t in builder(stored.config).state_dict().items()}
+    stored_shapes = {key: tuple(t.shape) for key, t in stored.state_dict.items()}
+    for key in sorted(expected.keys() | stored_shapes.keys()):
+        if expected.get(key) != stored_shapes.get(key):
+            raise ConfigError(
+                f"{stored.source} does not match the model in {CONFIG_FILE}: {key} has shape "
+                f"{stored_shapes.get(key, 'missing')} in the weights and {expected.get(key, 'none')} in the model; "
+                "write the directory again with lvc_zoo.save_pretrained."
+            )
+
+
 def load_stored(codec: VideoCodec, stored: StoredWeights) -> None:
     """Load `stored` into `codec` strictly; a per-quality codec then holds `stored.quality`.
 
@@ -474,7 +497,9 @@ def load_stored(codec: VideoCodec, stored: StoredWeights) -> None:
 def read_local(directory: str | os.PathLike[str], expected_name: str | None, quality: int | None = None) -> StoredWeights:
     """Read config.json and the verified weights of an lvc_zoo weights directory (see `load_local`).
 
-    `expected_name` None reads the weights of whichever model config.json names.
+    `expected_name` None reads the weights of whichever model config.json names. The config
+    is checked (`config_from_dict`) before any file is read, and the weights' keys and shapes
+    against the model the config describes (built on the meta device) before anything builds it.
     """
     directory = Path(directory)
     meta = _read_config_json(directory)
@@ -493,7 +518,15 @@ def read_local(directory: str | os.PathLike[str], expected_name: str | None, qua
     path = directory / weights_file
     if not path.is_file():
         raise WeightsNotFoundError(f"{path} is missing; write the directory again with lvc_zoo.save_pretrained.")
-    return StoredWeights(spec.name, config, load_file(str(path)), quality, path)
+    try:
+        state_dict = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise ConfigError(
+            f"{path} is not a readable safetensors file ({err}); it is truncated or corrupt: download or write it again."
+        ) from err
+    stored = StoredWeights(spec.name, config, state_dict, quality, path)
+    _check_shapes(spec.builder, stored)
+    return stored
 
 
 def _weights_file(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None, directory: Path) -> tuple[int | None, str]:
@@ -537,41 +570,96 @@ def _read_config_json(directory: Path) -> dict[str, Any]:
     return meta
 
 
+MAX_TUPLE_ITEMS = 16
+"""Most items of a variable-length tuple field of a config (e.g. SEVC's `swin_depths`)."""
+
+
 def config_from_dict(config_class: type, values: Mapping[str, Any], source: Path) -> Any:
-    """Rebuild a frozen config dataclass from its JSON form (JSON lists back to tuples).
+    """Rebuild a frozen config dataclass from its JSON form (JSON lists back to tuples), checked first.
+
+    Every field must be present, of its annotated type (an int is no bool or float; a tuple
+    field a list of the annotated length, or of 1..`MAX_TUPLE_ITEMS` items for `tuple[int, ...]`)
+    and within the class's `limits` (e.g. widths 1..`lvc_zoo.models.dcvc_dc_config.MAX_CHANNELS`),
+    so no config.json makes a model allocate more than those bounds allow.
 
     Args:
         config_class: the model's config dataclass.
         values: `dataclasses.asdict` of a config, after a JSON round trip.
         source: the file the values come from, for error messages.
     Raises:
-        ConfigError: unknown fields, or values the dataclass rejects.
+        ConfigError: not a mapping, unknown or missing fields, a value of the wrong type or
+            outside its limits, or values the dataclass rejects; one line naming the field.
     """
+    name = config_class.__name__
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source}: 'config' must be a JSON object of {name} fields, got {type(values).__name__}.")
     hints = typing.get_type_hints(config_class)
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(config_class)})
+    fields = [f.name for f in dataclasses.fields(config_class)]
+    unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{source}: {config_class.__name__} has no fields {unknown}; the directory was written "
+            f"{source}: {name} has no fields {unknown}; the directory was written "
             "by a newer lvc_zoo, so upgrade lvc_zoo to read it."
         )
-    kwargs = {key: _as_tuples(value) if _is_tuple_type(hints[key]) else value for key, value in values.items()}
+    missing = [field for field in fields if field not in values]
+    if missing:
+        raise ConfigError(f"{source}: {name} misses fields {missing}; write the directory again with lvc_zoo.save_pretrained.")
+    limits = getattr(config_class, "limits", {})
+    kwargs = {field: _checked_field(field, hints[field], values[field], limits.get(field), source) for field in fields}
     try:
         return config_class(**kwargs)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{source}: invalid {config_class.__name__} ({err}).") from err
+        raise ConfigError(f"{source}: invalid {name} ({err}).") from err
 
 
-def _is_tuple_type(hint: Any) -> bool:
-    """Whether a field annotation is a tuple type (or an optional / union with one)."""
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        return True
-    return origin in (typing.Union, types.UnionType) and any(_is_tuple_type(a) for a in typing.get_args(hint))
+def _checked_field(field: str, hint: Any, value: Any, limits: tuple[float, float] | None, source: Path) -> Any:
+    """`value` of config field `field` as the dataclass takes it (lists to tuples); ConfigError if it does not fit."""
+    if typing.get_origin(hint) is not tuple:
+        return _checked_scalar(field, hint, value, limits, source)
+    items = typing.get_args(hint)
+    variadic = len(items) == 2 and items[1] is Ellipsis
+    if variadic:
+        fits, length = isinstance(value, list) and 1 <= len(value) <= MAX_TUPLE_ITEMS, f"1..{MAX_TUPLE_ITEMS}"
+    else:
+        fits, length = isinstance(value, list) and len(value) == len(items), str(len(items))
+    if not fits:
+        raise ConfigError(
+            f"{source}: field {field!r} must be a list of {length} {items[0].__name__}s{_range(limits)}, got "
+            f"{reprlib.repr(value)}; fix config.json or write the directory again with lvc_zoo.save_pretrained."
+        )
+    return tuple(
+        _checked_scalar(f"{field}[{index}]", items[0] if variadic else items[index], item, limits, source)
+        for index, item in enumerate(value)
+    )
 
 
-def _as_tuples(value: Any) -> Any:
-    """JSON lists (nested too) back to tuples."""
-    return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
+def _checked_scalar(field: str, hint: Any, value: Any, limits: tuple[float, float] | None, source: Path) -> Any:
+    """`value` if it is of type `hint` (int, float, str, bool) and within `limits`; ConfigError otherwise."""
+    if hint is float:
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif hint is int:
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, hint)
+    if fits and limits is not None:
+        fits = limits[0] <= value <= limits[1]
+    if not fits:
+        raise ConfigError(
+            f"{source}: field {field!r} must be {_type_name(hint)}{_range(limits)}, got {reprlib.repr(value)}; "
+            "fix config.json or write the directory again with lvc_zoo.save_pretrained."
+        )
+    return float(value) if hint is float else value
+
+
+def _type_name(hint: Any) -> str:
+    """'an int', 'a float', ... for messages."""
+    name = getattr(hint, "__name__", str(hint))
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _range(limits: tuple[float, float] | None) -> str:
+    """' in LOW..HIGH' for messages, or nothing without limits."""
+    return "" if limits is None else f" in {limits[0]}..{limits[1]}"
 
 
 def _verify_files(directory: Path, files: Mapping[str, str], weights_file: str = WEIGHTS_FILE) -> None:

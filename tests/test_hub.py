@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,11 +95,82 @@ def test_save_refuses_a_codec_under_another_class_name(small_codec: DCVCDC, tmp_
 
 
 def test_config_from_dict_restores_tuples_and_rejects_unknown_fields(tmp_path: Path) -> None:
-    as_json = json.loads(json.dumps({"unet_channels": [8, 8, 16], "ch_1x": 16}))
+    as_json = json.loads(json.dumps(dataclasses.asdict(DCVCDCConfig.small())))
     config = config_from_dict(DCVCDCConfig, as_json, tmp_path / "config.json")
-    assert config.unet_channels == (8, 8, 16) and config.ch_1x == 16
+    assert config == DCVCDCConfig.small() and config.unet_channels == (8, 8, 16)
     with pytest.raises(ConfigError, match=r"no fields \['width'\].*upgrade lvc_zoo"):
-        config_from_dict(DCVCDCConfig, {"width": 3}, tmp_path / "config.json")
+        config_from_dict(DCVCDCConfig, {**as_json, "width": 3}, tmp_path / "config.json")
+
+
+BAD_CONFIGS = {
+    "a string width": ({"ch_1x": "16"}, r"field 'ch_1x' must be an int in 1\.\.1024, got '16'"),
+    "a float width": ({"ch_1x": 16.0}, r"field 'ch_1x' must be an int in 1\.\.1024, got 16\.0"),
+    "a bool width": ({"anchors": True}, r"field 'anchors' must be an int in 1\.\.64, got True"),
+    "a negative width": ({"ch_2x": -8}, r"field 'ch_2x' must be an int in 1\.\.1024, got -8"),
+    "a width of 10**7": ({"ch_16x": 10**7}, r"field 'ch_16x' must be an int in 1\.\.1024, got 10000000"),
+    "a short list": ({"unet_channels": [8, 8]}, r"field 'unet_channels' must be a list of 3 ints in 1\.\.1024"),
+    "a list item": ({"flow_channels": [8, 8, "x", 8]}, r"field 'flow_channels\[2\]' must be an int"),
+    "a NaN float": ({"align_max_residual": float("nan")}, r"field 'align_max_residual' must be a float in 0\.0\.\.8192\.0"),
+    "a missing field": ({"ch_1x": None}, r"misses fields \['ch_1x'\]"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS)
+def test_a_bad_config_json_is_refused_naming_the_field(saved: Path, case: str) -> None:
+    change, message = BAD_CONFIGS[case]
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"].update(change)
+    meta["config"] = {key: value for key, value in meta["config"].items() if value is not None}
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=message) as caught:
+        lvc_zoo.load("dcvc_dc", weights=saved)
+    assert "\n" not in str(caught.value)
+
+
+def test_widths_that_do_not_fit_the_weights_are_refused_before_building(saved: Path) -> None:
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"]["ch_1x"] = 1024
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"does not match the model in config\.json: .* has shape"):
+        lvc_zoo.load("dcvc_dc", weights=saved)
+
+
+def test_a_corrupt_weights_file_without_a_pin_is_a_config_error(saved: Path) -> None:
+    weights = saved / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    meta = json.loads((saved / "config.json").read_text())
+    meta["files"]["model.safetensors"] = sha256_file(weights)  # a sha that matches the truncated file
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"model\.safetensors is not a readable safetensors file .*truncated or corrupt"):
+        lvc_zoo.load("dcvc_dc", weights=saved)
+
+
+PEAK_RSS = """
+import resource, sys
+import lvc_zoo
+from lvc_zoo.errors import ConfigError
+if len(sys.argv) > 1:
+    try:
+        lvc_zoo.load("dcvc_dc", weights=sys.argv[1])
+    except ConfigError:
+        pass
+    else:
+        sys.exit("the config was accepted")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+"""
+
+
+def test_refusing_widths_of_ten_million_takes_no_memory(saved: Path) -> None:
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"].update(dict.fromkeys(("ch_1x", "ch_2x", "ch_4x", "ch_8x", "ch_16x", "intra_latent_channels"), 10**7))
+    (saved / "config.json").write_text(json.dumps(meta))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    peak = [
+        int(subprocess.run([sys.executable, "-c", PEAK_RSS, *args], check=True, env=env, capture_output=True, text=True,
+                           timeout=300).stdout)
+        for args in ([], [str(saved)])
+    ]
+    assert peak[1] - peak[0] < 200 * 1024, f"peak RSS rose by {(peak[1] - peak[0]) / 1024:.0f} MB"
 
 
 def test_config_without_a_weights_checksum_is_refused(saved: Path) -> None:

@@ -111,6 +111,10 @@ class StreamHeader:
         intra_period: -1 (only frame 0 intra) or the period of intra frames.
         colour_matrix, colour_range: how RGB relates to the source's YUV ("bt709"/"bt601",
             "full"/"limited"), so a decoder writes YUV back with the same conversion.
+        format_version: the container version the stream was read from (one of
+            `READABLE_VERSIONS`); `write_stream` writes only `FORMAT_VERSION`. A decoder uses it
+            to tell which weights fingerprint the stream carries (version 2: the state_dict's
+            alone; version 3: the state_dict's and the config's).
     """
 
     model: str
@@ -123,6 +127,7 @@ class StreamHeader:
     intra_period: int = -1
     colour_matrix: str = "bt709"
     colour_range: str = "full"
+    format_version: int = FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,11 @@ def write_stream(header: StreamHeader, frames: list[CodedFrame]) -> bytes:
     problem = header_problem(header)
     if problem:
         raise InputError(f"cannot write the stream: {problem}; pass values within the container's limits.")
+    if header.format_version != FORMAT_VERSION:
+        raise InputError(
+            f"cannot write a format version {header.format_version} stream: lvc_zoo writes only version "
+            f"{FORMAT_VERSION}; leave StreamHeader.format_version at its default."
+        )
     if len(frames) != header.frame_count:
         raise InputError(f"header says {header.frame_count} frames, got {len(frames)}: pass one CodedFrame per frame.")
     head = _encode_header(header)
@@ -285,8 +295,8 @@ class _Reader:
             raise BitstreamError(f"unreadable text in {self.where}; the stream is corrupt") from None
 
 
-def _read_header(reader: _Reader) -> tuple[StreamHeader, int, int]:
-    """The header, the format version and the header CRC32; checks magic, version, CRC and limits."""
+def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
+    """The header (its `format_version` the stream's) and the header CRC32; checks magic, version, CRC and limits."""
     if reader.take(len(MAGIC)) != MAGIC:
         raise BitstreamError("not an lvc_zoo bitstream (no LVCZ magic); pass a file written by `lvc-zoo encode`")
     version = reader.unpack(_U8)
@@ -319,12 +329,12 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int, int]:
         raise BitstreamError(f"invalid stream header: fps {numerator}/{denominator} is not a frame rate; the stream is corrupt")
     header = StreamHeader(
         model, weights_hash, quality, width, height, frame_count, Fraction(numerator, denominator), intra_period,
-        colour_matrix, colour_range,
+        colour_matrix, colour_range, version,
     )
     problem = header_problem(header)
     if problem:
         raise BitstreamError(f"invalid stream header: {problem}; the stream is corrupt or not written by lvc_zoo")
-    return header, version, header_crc
+    return header, header_crc
 
 
 def read_header(data: bytes) -> StreamHeader:
@@ -341,7 +351,7 @@ def read_stream(data: bytes) -> tuple[StreamHeader, list[CodedFrame]]:
             message names the frame and chunk.
     """
     reader = _Reader(data)
-    header, version, header_crc = _read_header(reader)
+    header, header_crc = _read_header(reader)
     if header.frame_count * _MIN_FRAME_RECORD > len(data) - reader.pos:
         raise BitstreamError(
             f"the header says {header.frame_count} frames, more than the {len(data) - reader.pos} bytes after it hold; "
@@ -371,7 +381,7 @@ def read_stream(data: bytes) -> tuple[StreamHeader, list[CodedFrame]]:
             if zlib.crc32(payload) != crc:
                 raise BitstreamError(f"CRC mismatch in frame {index}, chunk {name!r}; the stream is corrupt")
             chunks[name] = payload
-        if version >= 3:
+        if header.format_version >= 3:
             reader.where = f"frame {index}"
             if reader.unpack(_U32) != _frame_crc(header_crc, index, b"".join(descriptor)):
                 raise BitstreamError(

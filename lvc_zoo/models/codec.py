@@ -37,9 +37,10 @@ which a base layer's), and the model-side operations `initialise_q_scales` and
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Protocol
 
 import lightning as L
@@ -282,16 +283,33 @@ class VideoCodec(L.LightningModule):
         return ["I" if self.is_intra(index, intra_period) else "P" for index in range(count)]
 
     def weights_fingerprint(self) -> str:
-        """16 hex digits of a sha256 over the state_dict (names, dtypes, shapes, values).
+        """16 hex digits of a sha256 over the state_dict and the config that shapes decoding.
 
-        Written into every bitstream, so a decoder with other weights refuses the stream
-        instead of decoding garbage.
+        Written into every bitstream (format version 3), so a decoder with other weights, or
+        with the same weights under another config (e.g. another `align_max_residual`, which
+        has no tensor), refuses the stream instead of decoding garbage. The config enters as
+        the sorted JSON of `dataclasses.asdict(self.config)`.
         """
+        return self._fingerprint(with_config=True)
+
+    def legacy_weights_fingerprint(self) -> str:
+        """The fingerprint of format version 2 streams: 16 hex digits of a sha256 over the state_dict alone.
+
+        `check_stream` compares a version 2 header with it, so streams written before the
+        config entered the fingerprint still decode.
+        """
+        return self._fingerprint(with_config=False)
+
+    def _fingerprint(self, with_config: bool) -> str:
+        """sha256 over the state_dict's names, dtypes, shapes and values (sorted by name), then the config's JSON."""
         digest = hashlib.sha256()
         for key, tensor in sorted(self.state_dict().items()):
             tensor = tensor.detach().to("cpu").contiguous()
             digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
             digest.update(tensor.view(torch.uint8).numpy() if tensor.numel() else b"")
+        if with_config:
+            config = asdict(self.config) if is_dataclass(self.config) else self.config
+            digest.update(b"config:" + json.dumps(config, sort_keys=True, separators=(",", ":")).encode())
         return digest.hexdigest()[:16]
 
     # ----------------------------------------------------------------------------- training
@@ -634,16 +652,21 @@ class VideoCodec(L.LightningModule):
         return write_stream(header, coded)
 
     def check_stream(self, header: StreamHeader) -> None:
-        """Refuse a stream written by another model or other weights, naming which."""
+        """Refuse a stream written by another model, or other weights or config, naming which.
+
+        A format version 2 header carries `legacy_weights_fingerprint` (the state_dict alone), a
+        version 3 header `weights_fingerprint` (state_dict and config).
+        """
         if header.model != self.model_name:
             raise ModelMismatchError(
                 f"the stream was written by model {header.model!r}, this codec is {self.model_name!r}: "
                 f"decode it with lvc_zoo.load({header.model!r}, ...)"
             )
-        if header.weights_hash != self.weights_fingerprint():
+        fingerprint = self.legacy_weights_fingerprint() if header.format_version < 3 else self.weights_fingerprint()
+        if header.weights_hash != fingerprint:
             raise ModelMismatchError(
-                f"the stream was written with other {header.model} weights (fingerprint {header.weights_hash}, "
-                f"these are {self.weights_fingerprint()}): decode it with the weights that encoded it"
+                f"the stream was written with other {header.model} weights or config (fingerprint "
+                f"{header.weights_hash}, these are {fingerprint}): decode it with the weights directory that encoded it"
             )
         if header.quality not in self.qualities:
             raise BitstreamError(f"the stream's quality {header.quality} is not one of {list(self.qualities)}; it is corrupt")

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar
 
+__all__ = ["DCVCDCConfig", "MAX_CHANNELS", "MAX_ALIGN_RESIDUAL"]
+
+MAX_CHANNELS = 1024
+"""Widest channel count (and most alignment groups) a config takes: four times the official
+models' widest (IntraNoAR's N = 256). A 3x3 convolution of that width has 9.4 M parameters,
+so a config.json cannot make the model take more than a few GB before its weights are read."""
+MAX_ALIGN_RESIDUAL = 8192.0
+"""Largest `align_max_residual` (px): the largest frame side a stream holds."""
+
+_WIDTHS = (1, MAX_CHANNELS)
 
 @dataclass(frozen=True)
 class DCVCDCConfig:
@@ -50,6 +63,23 @@ class DCVCDCConfig:
     """Offsets per group of offset-diversity alignment."""
     align_max_residual: float = 40.0
     """Bound (px) of the offsets' learned residual around the decoded flow."""
+
+    limits: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            **dict.fromkeys(
+                ("ch_1x", "ch_2x", "ch_4x", "ch_8x", "ch_16x", "mv_channels", "mv_hyper_channels", "residual_channels",
+                 "unet_channels", "flow_channels", "intra_channels", "intra_latent_channels", "intra_output_channels",
+                 "align_groups"),
+                _WIDTHS,
+            ),
+            "flow_levels": (1, 6),
+            "anchors": (1, 64),
+            "align_offsets": (1, 64),
+            "align_max_residual": (0.0, MAX_ALIGN_RESIDUAL),
+        }
+    )
+    """Inclusive (lowest, highest) value of each field (of each item of a tuple field), checked
+    when a config is read from config.json (`lvc_zoo.hub.config_from_dict`)."""
 
     @classmethod
     def small(cls) -> "DCVCDCConfig":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import ClassVar
 
 from .dcvc_dc_config import DCVCDCConfig
 
@@ -31,6 +34,18 @@ class SEVCConfig(DCVCDCConfig):
     swin_heads: int = 8
     swin_window: tuple[int, int, int] = (4, 8, 8)
     swin_mlp_ratio: float = 2.0
+
+    limits: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            **DCVCDCConfig.limits,
+            "refine_rounds": (1, 16),
+            "swin_depths": (1, 64),
+            "swin_heads": (1, 64),
+            "swin_window": (1, 64),
+            "swin_mlp_ratio": (0.125, 16.0),
+        }
+    )
+    """`DCVCDCConfig.limits` and the inter-layer fields' (see there)."""
 
     @classmethod
     def small(cls) -> "SEVCConfig":

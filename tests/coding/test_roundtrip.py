@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def test_other_weights_are_refused(codec: DCVCDC) -> None:
     data = codec.compress(clip(2), 1)
     with pytest.raises(ModelMismatchError, match="other dcvc_dc weights"):
         small_codec("dcvc_dc", seed=5).decompress(data)
+
+
+def test_a_config_without_tensors_enters_the_fingerprint(codec: DCVCDC) -> None:
+    wider = DCVCDC(replace(codec.config, align_max_residual=codec.config.align_max_residual + 1)).eval()
+    wider.load_state_dict(codec.state_dict())
+    assert wider.legacy_weights_fingerprint() == codec.legacy_weights_fingerprint()
+    assert wider.weights_fingerprint() != codec.weights_fingerprint()
+    with pytest.raises(ModelMismatchError, match="other dcvc_dc weights or config"):
+        wider.decompress(codec.compress(clip(2), 1))
+
+
+def test_a_version_2_header_is_checked_against_the_legacy_fingerprint(codec: DCVCDC) -> None:
+    header = read_header(codec.compress(clip(1), 1))
+    codec.check_stream(replace(header, format_version=2, weights_hash=codec.legacy_weights_fingerprint()))
+    with pytest.raises(ModelMismatchError, match="other dcvc_dc weights"):
+        codec.check_stream(replace(header, format_version=2))
 
 
 class OtherModel(DCVCDC):
