@@ -220,7 +220,7 @@ def test_decode_refuses_damaged_and_foreign_streams(stream: tuple[Path, Path], w
         (data[:-5], weights, r"bad\.lvc: the stream is truncated in frame 2, chunk 'frame'"),
         (bytes(flipped), weights, r"bad\.lvc: CRC mismatch in frame 2, chunk 'frame'"),
         (write_stream(replace(header, model="other_codec"), frames), weights, r"written by model 'other_codec', which lvc_zoo .* does not have"),
-        (data, other_weights, r"written with other dcvc_dc weights .*decode it with the weights that encoded it"),
+        (data, other_weights, r"written with other dcvc_dc weights or config .*decode it with the weights directory that encoded it"),
         (bytes(newer), weights, rf"format version {FORMAT_VERSION + 1}, newer than this lvc_zoo reads \({FORMAT_VERSION}\); upgrade lvc_zoo"),
         (bytes(older), weights, r"format version 1, written by an older lvc_zoo .*encode the source again"),
         (b"", weights, r"truncated in the header"),
