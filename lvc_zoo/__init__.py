@@ -12,10 +12,11 @@ The model table, the models and the weight loader are imported on first use, so
 from __future__ import annotations
 
 import os
-from importlib import import_module, metadata
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .version import __version__
 
 if TYPE_CHECKING:
     import torch
@@ -28,15 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "load", "list_models", "save_pretrained", "convert_official"]
 
 
-def _package_version() -> str:
-    """The installed distribution's version; "0.1.0" when run from a source tree not installed."""
-    try:
-        return metadata.version("lvc_zoo")
-    except metadata.PackageNotFoundError:
-        return "0.1.0"
-
-
-__version__ = _package_version()
 
 _LAZY_EXPORTS = {"list_models": ".registry", "save_pretrained": ".hub", "convert_official": ".convert"}
 """Public functions re-exported from the submodule that defines them, imported on first access."""

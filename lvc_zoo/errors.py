@@ -21,6 +21,7 @@ __all__ = [
     "InputError",
     "BitstreamError",
     "ModelMismatchError",
+    "ExactnessWarning",
 ]
 
 
@@ -107,3 +108,7 @@ class BitstreamError(LvcZooError, ValueError):
 
 class ModelMismatchError(BitstreamError):
     """A bitstream written by another model or other weights than the decoder's."""
+
+
+class ExactnessWarning(UserWarning):
+    """A stream decoded under other torch or lvc_zoo versions than encoded it: the frames may differ in the last bits."""

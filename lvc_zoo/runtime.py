@@ -19,7 +19,7 @@ from typing import TypeVar
 import torch
 from tqdm import tqdm
 
-__all__ = ["timed", "synchronize", "progress", "atomic_path", "write_atomic"]
+__all__ = ["timed", "synchronize", "progress", "torch_threads", "atomic_path", "write_atomic"]
 
 T = TypeVar("T")
 
@@ -49,6 +49,19 @@ def progress(total: int, desc: str, quiet: bool) -> tqdm:
     """A per-frame progress bar on stderr; off with `quiet` or when stderr is not a terminal."""
     disable = quiet or not sys.stderr.isatty()
     return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=disable, leave=False, dynamic_ncols=True)
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` torch intra-op threads (0: leave the count as it is), then restore it."""
+    before = torch.get_num_threads()
+    if count and count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if count and count != before:
+            torch.set_num_threads(before)
 
 
 @contextmanager

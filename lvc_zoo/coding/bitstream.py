@@ -5,7 +5,8 @@ Layout of format version 3 (all integers big-endian):
     magic "LVCZ" | format version u8 | header length u16 | header | header CRC32 u32
     header: model (u8 length + ASCII) | weights hash (8 bytes) | quality u8 | width u32 |
             height u32 | frame count u32 | fps numerator u32 | fps denominator u32 |
-            intra period i32 | colour matrix (u8 length + ASCII) | colour range (u8 + ASCII)
+            intra period i32 | colour matrix (u8 length + ASCII) | colour range (u8 + ASCII) |
+            encoder threads u16 | torch version (u8 + ASCII) | lvc_zoo version (u8 + ASCII)
     per frame: frame type (ASCII "I" or "P") | chunk count u8 |
                per chunk: name (u8 length + ASCII) | payload length u32 | payload CRC32 u32 | payload
                | frame CRC32 u32
@@ -27,8 +28,15 @@ frame records can fit in the bytes left, so no header makes it allocate more tha
 Format versions: 1 (lvc_zoo 0.1 before the escape floor) coded chunks without the 3-bit escape
 floor that starts every chunk since version 2 (lvc_zoo.coding.entropy_coder); the chunks of
 the two are not interchangeable, so a version 1 stream is refused with a re-encode hint.
-Version 2 is version 3 without the frame CRC (same header and entropy coder): it is still
-read, with each frame bound only by its payload CRCs; streams are written as version 3.
+Version 2 is version 3 without the frame CRC and without the three fields after the colour
+range (same entropy coder): it is still read, with each frame bound only by its payload CRCs;
+streams are written as version 3.
+
+Exactness: the header records what the decoder's arithmetic must match for its output to equal
+the encoder's reconstruction bit for bit: the encoder's torch intra-op thread count (torch's
+reductions split work by thread, so 1 and 3 threads differ in the last bits), and the torch and
+lvc_zoo versions. `VideoCodec` decodes every frame with the recorded thread count and warns
+(`ExactnessWarning`) when the versions differ.
 
 Models differ in what they code per frame (DCVC-DC one "frame" chunk, SEVC a base and an
 enhancement layer): named chunks keep the format version fixed when a model is added.
@@ -61,6 +69,7 @@ __all__ = [
     "MAX_INTRA_PERIOD",
     "MAX_NAME_LENGTH",
     "MAX_CHUNKS",
+    "MAX_THREADS",
     "StreamHeader",
     "CodedFrame",
     "header_problem",
@@ -91,8 +100,11 @@ MAX_NAME_LENGTH = 64
 """Longest model or chunk name."""
 MAX_CHUNKS = 16
 """Most chunks per frame."""
+MAX_THREADS = 256
+"""Largest encoder thread count a header records (0: not recorded, as in version 2)."""
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_VERSION = re.compile(r"[A-Za-z0-9_.+-]*")
 _U8, _U16, _U32, _I32 = struct.Struct(">B"), struct.Struct(">H"), struct.Struct(">I"), struct.Struct(">i")
 _MIN_FRAME_RECORD = 1 + 1 + (1 + 1 + 4 + 4)  # type, count, one chunk with a 1-character name (v3 adds a frame CRC)
 
@@ -115,6 +127,9 @@ class StreamHeader:
             `READABLE_VERSIONS`); `write_stream` writes only `FORMAT_VERSION`. A decoder uses it
             to tell which weights fingerprint the stream carries (version 2: the state_dict's
             alone; version 3: the state_dict's and the config's).
+        threads: the encoder's torch intra-op thread count, which decoding reuses so that it
+            is exact; 0 when not recorded (version 2).
+        torch_version, lvc_zoo_version: the versions that encoded ("" when not recorded).
     """
 
     model: str
@@ -128,6 +143,9 @@ class StreamHeader:
     colour_matrix: str = "bt709"
     colour_range: str = "full"
     format_version: int = FORMAT_VERSION
+    threads: int = 0
+    torch_version: str = ""
+    lvc_zoo_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,11 @@ def header_problem(header: StreamHeader) -> str | None:
         return f"colour matrix {header.colour_matrix!r} is not one of {', '.join(MATRICES)}"
     if header.colour_range not in RANGES:
         return f"colour range {header.colour_range!r} is not one of {', '.join(RANGES)}"
+    if not _is_int(header.threads) or not 0 <= header.threads <= MAX_THREADS:
+        return f"thread count {header.threads!r} is outside 0..{MAX_THREADS}"
+    for what, version in (("torch version", header.torch_version), ("lvc_zoo version", header.lvc_zoo_version)):
+        if not isinstance(version, str) or len(version) > MAX_NAME_LENGTH or not _VERSION.fullmatch(version):
+            return f"{what} {version!r} is not 0..{MAX_NAME_LENGTH} characters of A-Z, a-z, 0-9, '_', '.', '+', '-'"
     return None
 
 
@@ -215,6 +238,9 @@ def _encode_header(h: StreamHeader) -> bytes:
             _I32.pack(h.intra_period),
             _text(h.colour_matrix),
             _text(h.colour_range),
+            _U16.pack(h.threads),
+            _text(h.torch_version),
+            _text(h.lvc_zoo_version),
         )
     )
 
@@ -321,6 +347,7 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
         width, height, frame_count = fields.unpack(_U32), fields.unpack(_U32), fields.unpack(_U32)
         numerator, denominator = fields.unpack(_U32), fields.unpack(_U32)
         intra_period, colour_matrix, colour_range = fields.unpack(_I32), fields.text(), fields.text()
+        exactness = (fields.unpack(_U16), fields.text(), fields.text()) if version >= 3 else (0, "", "")
     except BitstreamError as err:
         raise BitstreamError(f"malformed stream header ({err})") from None
     if fields.pos != len(head):
@@ -329,7 +356,7 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
         raise BitstreamError(f"invalid stream header: fps {numerator}/{denominator} is not a frame rate; the stream is corrupt")
     header = StreamHeader(
         model, weights_hash, quality, width, height, frame_count, Fraction(numerator, denominator), intra_period,
-        colour_matrix, colour_range, version,
+        colour_matrix, colour_range, version, *exactness,
     )
     problem = header_problem(header)
     if problem:

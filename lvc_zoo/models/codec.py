@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Protocol
@@ -51,9 +52,11 @@ from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_st
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..coding.estimate import Coder, Estimate
-from ..errors import BitstreamError, ConfigError, InputError, ModelMismatchError, QualityError
+from ..errors import BitstreamError, ConfigError, ExactnessWarning, InputError, ModelMismatchError, QualityError
 from ..layers import SpyNet, pad_to_multiple
 from ..rate import RateSpec
+from ..runtime import torch_threads
+from ..version import __version__
 from ..training import RateTags, TrainingRecipe, apply_stage, draw_clip, train_clip, validate_clip
 
 __all__ = [
@@ -621,6 +624,9 @@ class VideoCodec(L.LightningModule):
             height=frames.shape[-2],
             frame_count=frames.shape[0],
             intra_period=intra_period,
+            threads=torch.get_num_threads(),
+            torch_version=torch.__version__,
+            lvc_zoo_version=__version__,
             **info,
         )
         problem = header_problem(header)
@@ -670,6 +676,15 @@ class VideoCodec(L.LightningModule):
             )
         if header.quality not in self.qualities:
             raise BitstreamError(f"the stream's quality {header.quality} is not one of {list(self.qualities)}; it is corrupt")
+        here = (torch.__version__, __version__)
+        if header.torch_version and (header.torch_version, header.lvc_zoo_version) != here:
+            warnings.warn(
+                f"the stream was encoded with torch {header.torch_version} and lvc_zoo {header.lvc_zoo_version}, this is "
+                f"torch {here[0]} and lvc_zoo {here[1]}: the decoded frames may differ from the encoder's in the last "
+                "bits; decode with the versions that encoded it for an exact reconstruction",
+                ExactnessWarning,
+                stacklevel=3,
+            )
 
     def decode_frames(self, data: bytes, layer: str | None = None) -> Iterator[Tensor]:
         """Decode a bitstream frame by frame; yields (1, 3, h, w) reconstructions in [0, 1].
@@ -708,7 +723,9 @@ class VideoCodec(L.LightningModule):
         types = [frame.frame_type for frame in coded]
         coders_for = lambda index: self.decode_coders(coded[index], layer)  # noqa: E731
         frames = self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer)
-        for index, (x_hat, _) in enumerate(frames):
+        for index in range(len(coded)):
+            with torch_threads(header.threads):  # the encoder's thread count: torch's reductions depend on it
+                x_hat, _ = next(frames)
             if not torch.isfinite(x_hat).all():
                 raise BitstreamError(f"frame {index} decodes to NaN or infinite pixels; the stream is corrupt")
             yield x_hat

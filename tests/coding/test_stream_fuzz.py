@@ -97,7 +97,9 @@ def header_fields(**changes: object) -> bytes:
     rest = HEAD[1 + name_length :]
     weights, quality = rest[:8], rest[8]
     width, height, count, num, den, period = struct.unpack(">IIIIIi", rest[9:33])
-    colours = rest[33:]
+    matrix_end = 34 + rest[33]
+    colours_end = matrix_end + 1 + rest[matrix_end]
+    colours, exactness = rest[33:colours_end], rest[colours_end:]  # exactness: encoder threads and versions
     values = dict(quality=quality, width=width, height=height, frame_count=count, num=num, den=den, period=period)
     values.update({key: value for key, value in changes.items() if key in values})
     if "colours" in changes:
@@ -105,7 +107,7 @@ def header_fields(**changes: object) -> bytes:
     return (
         bytes([len(model)]) + model.encode() + weights + bytes([values["quality"]])
         + struct.pack(">IIIIIi", values["width"], values["height"], values["frame_count"], values["num"], values["den"], values["period"])
-        + colours
+        + colours + exactness
     )
 
 
