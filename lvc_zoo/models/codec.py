@@ -48,7 +48,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_stream, write_stream
+from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_stream, software_id, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..coding.estimate import Coder, Estimate
@@ -625,8 +625,7 @@ class VideoCodec(L.LightningModule):
             frame_count=frames.shape[0],
             intra_period=intra_period,
             threads=torch.get_num_threads(),
-            torch_version=torch.__version__,
-            lvc_zoo_version=__version__,
+            software=software_id(),
             **info,
         )
         problem = header_problem(header)
@@ -676,12 +675,11 @@ class VideoCodec(L.LightningModule):
             )
         if header.quality not in self.qualities:
             raise BitstreamError(f"the stream's quality {header.quality} is not one of {list(self.qualities)}; it is corrupt")
-        here = (torch.__version__, __version__)
-        if header.torch_version and (header.torch_version, header.lvc_zoo_version) != here:
+        if header.software and header.software != software_id():
             warnings.warn(
-                f"the stream was encoded with torch {header.torch_version} and lvc_zoo {header.lvc_zoo_version}, this is "
-                f"torch {here[0]} and lvc_zoo {here[1]}: the decoded frames may differ from the encoder's in the last "
-                "bits; decode with the versions that encoded it for an exact reconstruction",
+                f"the stream was encoded with other torch or lvc_zoo versions than these (torch {torch.__version__}, "
+                f"lvc_zoo {__version__}): the decoded frames may differ from the encoder's in the last bits; decode "
+                "with the versions that encoded it for an exact reconstruction",
                 ExactnessWarning,
                 stacklevel=3,
             )
