@@ -23,6 +23,7 @@ __all__ = ["timed", "synchronize", "progress", "torch_threads", "atomic_path", "
 
 T = TypeVar("T")
 
+
 def timed(items: Iterator[T], device: torch.device) -> Iterator[tuple[T, float]]:
     """Each item of `items` with the wall time in ms that producing it took.
 

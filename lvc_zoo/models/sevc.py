@@ -91,7 +91,6 @@ from ..layers import (
     ReconGeneration,
     adapt_reference_feature,
     feature_adaptors,
-    pad_to_multiple,
     quadtree_net,
     warp,
 )
