@@ -58,10 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(err), 2)
     except OSError as err:  # the file system refused (permissions, disk full, ...)
         return fail(f"{err}; check the path, its permissions and the free space", 2)
+    except (MemoryError, RuntimeError) as err:  # torch reports a failed allocation as a RuntimeError
+        if not isinstance(err, MemoryError) and not _out_of_memory(err):
+            raise
+        return fail("out of memory: use smaller or fewer frames, or a machine (or --device) with more memory", 1)
     except KeyboardInterrupt:
         return fail("interrupted (Ctrl-C); no partial output was left", 130)
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else 0
+
+
+def _out_of_memory(err: RuntimeError) -> bool:
+    """Whether torch raised `err` because an allocation failed (CPU allocator or CUDA)."""
+    return "can't allocate memory" in str(err) or "out of memory" in str(err).lower()
 
 
 def fail(message: str, code: int) -> int:

@@ -19,19 +19,13 @@ from collections import Counter
 from fractions import Fraction
 
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from fuzz_testing import CASE_SECONDS, FUZZ, report
 from lvc_zoo.coding.bitstream import MAX_FRAMES, MAX_SIDE
 from lvc_zoo.errors import LvcZooError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
-
-settings.register_profile(
-    "lvc_zoo_fuzz", max_examples=100, derandomize=True, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-FUZZ = settings.get_profile("lvc_zoo_fuzz")
-CASE_SECONDS = 10.0
 
 torch.manual_seed(0)
 CODEC = DCVCDC(DCVCDCConfig.small()).eval()
@@ -132,10 +126,9 @@ def outcome(category: str, data: bytes, allowed: set[str], expected: torch.Tenso
     return result
 
 
-def check_counts(category: str) -> None:
-    """At least 100 cases ran in `category`; print how many reached the entropy decoder."""
-    print(f"\n{category}: {CASES[category]} cases, {REACHED[category]} reached the entropy decoder")
-    assert CASES[category] >= 100
+def check_counts(category: str, **counts: object) -> None:
+    """At least 100 cases ran in `category`; report how many reached the entropy decoder."""
+    report(category, CASES[category], reached_the_entropy_decoder=REACHED[category], **counts)
 
 
 def test_the_fuzzed_stream_decodes_to_the_encoders_reconstruction() -> None:
@@ -284,6 +277,5 @@ def test_crafted_payloads_with_valid_crcs() -> None:
         entropy[outcome("crafted payload", data, {"original", "frames", "error"}, RECON[: which + 1], which + 1)] += 1
 
     case()
-    check_counts("crafted payload")
-    print(f"crafted payload outcomes: {dict(entropy)}")
+    check_counts("crafted payload", outcomes=dict(entropy))
     assert REACHED["crafted payload"] == CASES["crafted payload"] >= 100
