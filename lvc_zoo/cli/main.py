@@ -46,6 +46,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """Run `lvc-zoo` with `argv` (default: sys.argv[1:]); returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if any("\0" in arg for arg in argv):  # only an in-process call can pass one; open() would raise ValueError
+        return fail("an argument holds a NUL character, which no file name or option value may contain", 2)
     if argv and argv[0] in TRAINING_COMMANDS:
         from . import fit  # Lightning's CLI: import it only for training
 
