@@ -863,6 +863,11 @@ def push_pretrained(
             f"{str(err).splitlines()[0]}. Check the repo name and that your token (HF_TOKEN or "
             "`hf auth login`) has write access to it."
         ) from err
+    except Exception as err:  # the HTTP client's own connection errors (DNS, refused, timeout): its classes vary by version
+        raise HubError(
+            f"Uploading {directory} to {repo_id} failed: the Hub could not be reached ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no answer'}). Check the network connection (and HF_ENDPOINT)."
+        ) from err
     return dataclasses.replace(result, commit_url=getattr(commit, "commit_url", None))
 
 

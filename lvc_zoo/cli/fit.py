@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     except ArgumentError as err:
         return _fail(f"{_usage_problem(str(err))} (see `{_help_command(argv)}`)")
-    except SystemExit as done:  # --help, --print_config, usage errors
+    except SystemExit as done:  # --help, --print_config
         return done.code if isinstance(done.code, int) else 0
     return 0
 
