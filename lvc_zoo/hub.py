@@ -533,10 +533,10 @@ def _weights_file(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None,
     """(quality, file) to read: model.safetensors, or the asked (default) quality's file of a per-quality directory."""
     if QUALITY_FILES not in meta:
         return None, WEIGHTS_FILE
-    table = meta[QUALITY_FILES]
+    table = _quality_files(meta, directory / CONFIG_FILE)
     quality = spec.rate.default_quality if quality is None else quality
-    if not isinstance(table, Mapping) or str(quality) not in table:
-        held = sorted(int(q) for q in table) if isinstance(table, Mapping) else []
+    if str(quality) not in table:
+        held = sorted(int(q) for q in table)
         raise WeightsNotFoundError(
             f"{directory} holds the {spec.name} weights of qualities {held}, not of quality {quality}: pass "
             f"quality= one of those, or a directory that holds quality {quality} (lvc_zoo.save_pretrained)."
@@ -546,11 +546,28 @@ def _weights_file(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None,
 
 def _other_quality_files(meta: Mapping[str, Any], spec: ModelSpec, quality: int | None) -> set[str]:
     """The weights files of the qualities not asked for (empty unless the directory is per-quality)."""
-    table = meta.get(QUALITY_FILES)
-    if not isinstance(table, Mapping):
+    if QUALITY_FILES not in meta:
         return set()
+    table = _quality_files(meta, Path(CONFIG_FILE))
     quality = spec.rate.default_quality if quality is None else quality
     return {fname for q, fname in table.items() if q != str(quality)}
+
+
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config.json read (1 MiB; the zoo's are about 1 kB)."""
+
+
+def _quality_files(meta: Mapping[str, Any], source: Path) -> Mapping[str, str]:
+    """The {"quality": file name} table of a per-quality directory's config.json, checked."""
+    table = meta[QUALITY_FILES]
+    if not isinstance(table, Mapping) or not all(
+        re.fullmatch(r"-?[0-9]{1,9}", key) and isinstance(name, str) for key, name in table.items()
+    ):
+        raise ConfigError(
+            f"{source}: {QUALITY_FILES!r} must map qualities (\"0\", \"1\", ...) to weights file names, got "
+            f"{reprlib.repr(table)}; write the directory again with lvc_zoo.save_pretrained."
+        )
+    return table
 
 
 def _read_config_json(directory: Path) -> dict[str, Any]:
@@ -561,10 +578,13 @@ def _read_config_json(directory: Path) -> dict[str, Any]:
             f"{str(directory)!r} has no {CONFIG_FILE}, so it is not an lvc_zoo weights directory; "
             "write one with lvc_zoo.save_pretrained or `lvc-zoo convert`."
         )
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is {size} bytes, more than a config.json holds ({MAX_CONFIG_BYTES}); write the directory again.")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not valid JSON ({err}); write the directory again.") from err
+    except (ValueError, RecursionError) as err:  # JSON and UTF-8 errors, numbers of too many digits, deep nesting
+        raise ConfigError(f"{path} is not valid JSON ({type(err).__name__}: {err}); write the directory again.") from err
     if not isinstance(meta, dict):
         raise ConfigError(f"{path} must hold a JSON object; write the directory again.")
     return meta
@@ -799,10 +819,11 @@ def push_pretrained(
             "lvc_zoo.save_pretrained or `lvc-zoo convert`."
         )
     _check_push_target(repo_id, revision)
-    model = _read_config_json(directory).get("model")
+    meta = _read_config_json(directory)
+    model = meta.get("model")
     if not isinstance(model, str):
         raise ConfigError(f"{directory / CONFIG_FILE} names no model; write the directory again with lvc_zoo.save_pretrained.")
-    qualities = _read_config_json(directory).get(QUALITY_FILES) or {None: None}
+    qualities = _quality_files(meta, directory / CONFIG_FILE) if QUALITY_FILES in meta else {None: None}
     for quality in qualities:  # everything lvc_zoo.load will check after downloading, for every quality held
         load_local(directory, model, None if quality is None else int(quality))
     files = tuple(
@@ -841,6 +862,11 @@ def push_pretrained(
             f"Uploading {directory} to {repo_id} (revision {result.revision}) failed: the Hub answered "
             f"{str(err).splitlines()[0]}. Check the repo name and that your token (HF_TOKEN or "
             "`hf auth login`) has write access to it."
+        ) from err
+    except Exception as err:  # the HTTP client's own connection errors (DNS, refused, timeout): its classes vary by version
+        raise HubError(
+            f"Uploading {directory} to {repo_id} failed: the Hub could not be reached ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no answer'}). Check the network connection (and HF_ENDPOINT)."
         ) from err
     return dataclasses.replace(result, commit_url=getattr(commit, "commit_url", None))
 

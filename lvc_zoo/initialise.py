@@ -37,7 +37,7 @@ from .hub import HUB_PREFIX, StoredWeights, config_from_dict, download_from_hub,
 from .models import VideoCodec
 from .registry import get_spec, spec_of_class
 
-__all__ = ["InitReport", "initialise", "read_source", "CHECKPOINT_SUFFIX"]
+__all__ = ["InitReport", "initialise", "read_source", "read_checkpoint", "CHECKPOINT_SUFFIX"]
 
 CHECKPOINT_SUFFIX = ".ckpt"
 """A source path ending so is a Lightning checkpoint (`lightning fit`), not a weights directory."""
@@ -108,15 +108,33 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
     return read_local(resolve_weights(spec, None, quality), spec.name, quality)
 
 
-def _read_checkpoint(path: Path, model: str | None) -> StoredWeights:
-    """The state_dict, model and config of a Lightning checkpoint (`lightning fit`)."""
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The contents of a Lightning checkpoint, read with ``torch.load(weights_only=True)`` (no pickled code runs).
+
+    Raises:
+        WeightsNotFoundError: `path` is not a file.
+        ConfigError: the file is no checkpoint (not a torch file, truncated, or without a "state_dict").
+    """
+    path = Path(path)
     if not path.is_file():
         raise WeightsNotFoundError(f"checkpoint {str(path)!r} does not exist; pass the path of a .ckpt file.")
+    problem = f"{path} is not an lvc_zoo training checkpoint (lightning fit)"
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state, hyper = checkpoint["state_dict"], checkpoint.get("hyper_parameters", {})
-    except (RuntimeError, KeyError, TypeError, AttributeError, pickle.UnpicklingError) as err:
-        raise ConfigError(f"{path} is not an lvc_zoo training checkpoint (lightning fit): {err}") from err
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, EOFError, pickle.UnpicklingError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else f"{type(err).__name__}, the file is cut short"
+        raise ConfigError(f"{problem}: {reason}") from err
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), Mapping):
+        raise ConfigError(f"{problem}: it holds no state_dict; pass a .ckpt file that lightning fit wrote.")
+    return checkpoint
+
+
+def _read_checkpoint(path: Path, model: str | None) -> StoredWeights:
+    """The state_dict, model and config of a Lightning checkpoint (`lightning fit`)."""
+    checkpoint = read_checkpoint(path)
+    state, hyper = checkpoint["state_dict"], checkpoint.get("hyper_parameters", {})
+    if not isinstance(hyper, Mapping):
+        raise ConfigError(f"{path} is not an lvc_zoo training checkpoint (lightning fit): its hyper_parameters are no mapping.")
     class_path = hyper.get("_class_path")  # LightningCLI runs record it
     spec = spec_of_class(class_path.rsplit(".", 1)[-1]) if class_path else get_spec(model) if model else None
     if spec is None:

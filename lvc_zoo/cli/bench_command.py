@@ -18,13 +18,12 @@ import torch
 
 import lvc_zoo
 
-from ..coding.bitstream import MIN_FRAME_SIDE
 from ..errors import InputError
 from ..eval.bench import bench, format_bench
 from ..models import VideoCodec
 from ..registry import ModelSpec, get_spec, weights_label
 from ..runtime import write_atomic
-from .codec_commands import parse_device, parse_positive, parse_size
+from .codec_commands import parse_device, parse_frame_size, parse_positive
 
 __all__ = ["HELP", "add_arguments", "run", "register"]
 
@@ -45,7 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `lvc-zoo bench`."""
     parser.add_argument("--model", required=True, help="registry name, e.g. dcvc_dc (see `lvc-zoo list`)")
-    parser.add_argument("--size", type=parse_size, default=(256, 256), metavar="WxH", help="frame size (default 256x256)")
+    parser.add_argument("--size", type=parse_frame_size, default=(256, 256), metavar="WxH", help="frame size (default 256x256)")
     parser.add_argument("--frames", type=parse_positive, default=4, metavar="N", help="clip length: 1 I frame + N-1 P frames (default 4, at least 2)")
     parser.add_argument("--quality", type=int, default=None, metavar="Q", help="quality index (default: the model's highest)")
     parser.add_argument("--device", type=parse_device, default=torch.device("cpu"), help="cpu (default), cuda, cuda:1, ...")
@@ -66,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, benchmark it, print the table and write the JSON."""
     spec = get_spec(args.model)
     spec.check_quality(args.quality)
-    width, height = args.size
-    if min(width, height) < MIN_FRAME_SIDE:
-        raise InputError(f"--size {width}x{height} is too small: width and height must be at least {MIN_FRAME_SIDE}.")
+    width, height = args.size  # parse_frame_size checked the sides
     if args.frames < 2:
         raise InputError("--frames must be at least 2: the benchmark times an I frame and P frames.")
     threads = torch.get_num_threads()

@@ -26,7 +26,7 @@ import torch
 
 import lvc_zoo
 
-from ..coding.bitstream import MIN_FRAME_SIDE, read_header, write_stream
+from ..coding.bitstream import MAX_SIDE, MIN_FRAME_SIDE, read_header, write_stream
 from ..data import ColourSpace, VideoInfo, probe_video, read_video, write_video
 from ..errors import BitstreamError, InputError, ModelMismatchError, UnknownModelError
 from ..models.codec import psnr
@@ -41,6 +41,7 @@ __all__ = [
     "run_encode",
     "run_decode",
     "parse_size",
+    "parse_frame_size",
     "parse_device",
 ]
 
@@ -93,14 +94,28 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """"WxH" of frames to code: each side in MIN_FRAME_SIDE..MAX_SIDE, the sizes a stream holds."""
+    width, height = parse_size(text)
+    if min(width, height) < MIN_FRAME_SIDE:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: width and height must be at least {MIN_FRAME_SIDE}")
+    if max(width, height) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large: width and height must be at most {MAX_SIDE}")
+    return width, height
+
+
 def parse_device(text: str) -> torch.device:
     """A torch device name that exists on this machine."""
     try:
         device = torch.device(text)
     except RuntimeError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a device name such as cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"{text!r}: lvc-zoo codes on cpu or cuda devices; use --device cpu or cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError("CUDA is not available on this machine; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 on")
     return device
 
 

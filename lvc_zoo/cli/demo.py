@@ -29,7 +29,7 @@ from torch import Tensor
 
 import lvc_zoo
 
-from ..coding.bitstream import MIN_FRAME_SIDE, write_stream
+from ..coding.bitstream import write_stream
 from ..data import VideoInfo, pan_clip, read_video, write_video
 from ..data.synthetic import HELD_OUT_PHOTO, TRAINING_PHOTOS, load_photo
 from ..errors import InputError
@@ -37,7 +37,7 @@ from ..models import VideoCodec
 from ..models.codec import EncodedFrame, psnr
 from ..registry import get_spec
 from ..runtime import timed, write_atomic
-from .codec_commands import parse_device, parse_size
+from .codec_commands import parse_device, parse_frame_size
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -60,7 +60,7 @@ RANDOM_WEIGHTS_NOTE = "random weights (pretrained=False), so PSNR is meaningless
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `lvc-zoo demo`."""
     parser.add_argument("--frames", type=int, default=5, help="number of frames (default 5)")
-    parser.add_argument("--size", type=parse_size, default=(384, 256), metavar="WxH", help="frame size (default 384x256)")
+    parser.add_argument("--size", type=parse_frame_size, default=(384, 256), metavar="WxH", help="frame size (default 384x256)")
     parser.add_argument("--model", default=DEMO_MODEL, metavar="NAME", help=f"registry name (default {DEMO_MODEL}, the bundled demo model)")
     parser.add_argument("--quality", type=int, default=None, help="0..3, higher is better (default: every quality, an RD sweep)")
     parser.add_argument("--image", choices=sorted(IMAGES), default=HELD_OUT_PHOTO, help=f"source photo (default {HELD_OUT_PHOTO}, held out of training)")
@@ -77,9 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the clip and the codec, code it at each quality, print the tables and the checks."""
     device = args.device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    width, height = args.size
-    if min(width, height) < MIN_FRAME_SIDE:
-        raise InputError(f"--size {width}x{height} is too small: width and height must be at least {MIN_FRAME_SIDE}.")
+    width, height = args.size  # parse_frame_size checked the sides
     clip = pan_clip(load_photo(args.image), args.frames, (height, width), PAN_STEP, ZOOM)
     start = time.perf_counter()
     codec, weights_note = build_codec(args.model, args.quality, args.weights, args.small, device)

@@ -10,13 +10,13 @@ Checkpoints are read with `torch.load(weights_only=True)`: no pickled code runs.
 from __future__ import annotations
 
 import argparse
-import pickle
 from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError, WeightsNotFoundError
+from ..errors import ConfigError
 from ..hub import config_from_dict, load_local, save_pretrained
+from ..initialise import read_checkpoint
 from ..registry import get_spec
 
 __all__ = ["HELP", "STORED_DTYPES", "register", "run"]
@@ -44,13 +44,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Rebuild the model from the checkpoint, save it, and check the directory loads back."""
     spec = get_spec(args.model)
-    if not args.checkpoint.is_file():
-        raise WeightsNotFoundError(f"checkpoint {str(args.checkpoint)!r} does not exist; pass the path of a .ckpt file.")
-    try:
-        checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        hyper, state = checkpoint["hyper_parameters"], checkpoint["state_dict"]
-    except (RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as err:
-        raise ConfigError(f"{args.checkpoint} is not an lvc_zoo training checkpoint (lightning fit): {err}") from err
+    checkpoint = read_checkpoint(args.checkpoint)
+    hyper, state = checkpoint.get("hyper_parameters"), checkpoint["state_dict"]
+    if not isinstance(hyper, dict):
+        raise ConfigError(f"{args.checkpoint} is not an lvc_zoo training checkpoint (lightning fit): it holds no hyper_parameters.")
     builder = spec.builder
     class_path = hyper.get("_class_path", f"{builder.__module__}.{builder.__name__}")  # LightningCLI runs record it
     # the builder's class, or a class it is a registry variant of (dcvc_dc_tiny's DCVCDCTiny of DCVCDC)

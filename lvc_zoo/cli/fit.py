@@ -37,6 +37,7 @@ call from another program; torchrun and SLURM start every rank themselves.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import warnings
 from importlib import import_module
@@ -44,13 +45,14 @@ from typing import Any
 
 import torch
 
-from jsonargparse import Namespace
+from jsonargparse import ArgumentError, Namespace
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..errors import ConfigError, LvcZooError
 from ..hub import StoredWeights
-from ..initialise import initialise, read_source
+from ..initialise import initialise, read_checkpoint, read_source
 from ..models import VideoCodec
 from ..training import Stage, TrainingRecipe
 from ..training.callbacks import RNGStateCheckpoint
@@ -59,6 +61,8 @@ __all__ = ["ZooCLI", "main", "PROG", "SUBCOMMANDS", "DDP_STRATEGIES"]
 
 PROG = "lightning"
 SUBCOMMANDS = ("fit", "validate", "test")
+CKPT_KEYWORDS = ("last", "best", "hpc")
+"""--ckpt_path values Lightning resolves itself (with "registry..."), not file paths."""
 DDP_STRATEGIES = {
     name: f"{name}_find_unused_parameters_true" for name in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 }
@@ -92,6 +96,9 @@ class ZooCLI(LightningCLI):
         """
         subcommand = self.config.get("subcommand")
         model = self.config[subcommand].get("model") if subcommand else None
+        given = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if given is not None and str(given) not in CKPT_KEYWORDS and not str(given).startswith("registry"):
+            read_checkpoint(given)  # a missing file or one that is no checkpoint: one line, before any work
         if model is None:
             return super()._parse_ckpt_path()
         before = model.clone()
@@ -138,8 +145,18 @@ class ZooCLI(LightningCLI):
             model["init_args.config"] = Namespace(dataclasses.asdict(self.init_weights.config))
 
     def instantiate_classes(self) -> None:
-        """Build the classes, then initialise the model from ``init_from`` (printing what a partial one left fresh)."""
-        super().instantiate_classes()
+        """Build the classes, then initialise the model from ``init_from`` (printing what a partial one left fresh).
+
+        Raises:
+            ConfigError: a class refuses its arguments (jsonargparse wraps the reason in a ValueError),
+                or the trainer's do not fit this machine (an accelerator or strategy it lacks).
+        """
+        try:
+            super().instantiate_classes()
+        except (ValueError, TypeError, RuntimeError, ImportError, MisconfigurationException) as err:
+            if isinstance(err, LvcZooError):
+                raise
+            raise ConfigError(f"the config cannot be run: {_usage_problem(str(err))}") from err
         if self.init_weights is not None:
             report = initialise(self.model, self.init_weights)
             for line in report.lines():
@@ -166,8 +183,9 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run the training CLI with `argv` (default: sys.argv[1:]); returns the exit code.
 
-    Bad arguments print jsonargparse's usage message and return 2; an lvc_zoo error (an empty
-    dataset, a bad recipe, missing weights) prints one ``lightning: error:`` line and returns 2.
+    Bad arguments (a missing or invalid recipe, an unknown key, a value of the wrong type) and lvc_zoo
+    errors (an empty dataset, a bad recipe, missing weights, a file that is no checkpoint) print one
+    ``lightning: error:`` line, without the usage text or a traceback, and return 2.
     """
     try:
         with warnings.catch_warnings():  # `lvc-zoo fit ...` passes argv on purpose
@@ -178,16 +196,54 @@ def main(argv: list[str] | None = None) -> int:
                 subclass_mode_model=True,
                 subclass_mode_data=True,
                 save_config_kwargs={"overwrite": True},
+                parser_kwargs={"exit_on_error": False},  # usage errors raise ArgumentError: one line below
                 trainer_defaults={"callbacks": [RNGStateCheckpoint()]},
                 args=argv,
             )
     except LvcZooError as err:
-        line = " ".join(part.strip() for part in str(err).splitlines() if part.strip())
-        print(f"{PROG}: error: {line}", file=sys.stderr)
-        return 2
-    except SystemExit as done:  # --help, --print_config, usage errors
+        return _fail(str(err))
+    except ArgumentError as err:
+        return _fail(f"{_usage_problem(str(err))} (see `{_help_command(argv)}`)")
+    except SystemExit as done:  # --help, --print_config
         return done.code if isinstance(done.code, int) else 0
     return 0
+
+
+def _fail(message: str) -> int:
+    """Print `message` as one ``lightning: error:`` line on stderr (line breaks folded) and return 2."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+    return 2
+
+
+_USAGE_NOISE = ("Does not validate against", "Subtypes:", "Errors:", "Expected a <class 'NoneType'>", "Given value")
+"""Lines of jsonargparse's union errors that name alternatives nobody asked for or echo the value."""
+
+
+def _usage_problem(message: str) -> str:
+    """A jsonargparse error in one line: the dotted key it is about, then the reason.
+
+    'Parser key "model": ... Parser key "config": ... Parser key "ch_1x": Expected a <class 'int'>.
+    Got value: banana' becomes 'model.config.ch_1x: Expected a <class 'int'>. Got value: banana'.
+    """
+    lines = [line.strip().removeprefix("- ").strip() for line in message.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(_USAGE_NOISE)]
+    keys, reasons = [], []
+    for at, line in enumerate(lines):
+        key = re.fullmatch(r'Parser key "(.+)":(.*)', line)
+        if key:
+            keys.append(key[1])
+            reasons += [key[2].strip()] if key[2].strip() else []
+        elif not (line.startswith("Problem with given class_path") and at + 1 < len(lines) and lines[at + 1].startswith("Parser key")):
+            reasons.append(line)
+    problem = " ".join(reasons) or "invalid arguments"
+    return f"{'.'.join(keys)}: {problem}" if keys else problem
+
+
+def _help_command(argv: list[str] | None) -> str:
+    """The help command for the subcommand named on the command line: `lightning fit --help`, or `lightning --help`."""
+    words = sys.argv[1:] if argv is None else argv
+    return " ".join([PROG, *[word for word in words if word in SUBCOMMANDS][:1], "--help"])
 
 
 if __name__ == "__main__":

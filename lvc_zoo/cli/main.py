@@ -46,6 +46,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """Run `lvc-zoo` with `argv` (default: sys.argv[1:]); returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if any("\0" in arg for arg in argv):  # only an in-process call can pass one; open() would raise ValueError
+        return fail("an argument holds a NUL character, which no file name or option value may contain", 2)
     if argv and argv[0] in TRAINING_COMMANDS:
         from . import fit  # Lightning's CLI: import it only for training
 
@@ -58,10 +60,19 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(err), 2)
     except OSError as err:  # the file system refused (permissions, disk full, ...)
         return fail(f"{err}; check the path, its permissions and the free space", 2)
+    except (MemoryError, RuntimeError) as err:  # torch reports a failed allocation as a RuntimeError
+        if not isinstance(err, MemoryError) and not _out_of_memory(err):
+            raise
+        return fail("out of memory: use smaller or fewer frames, or a machine (or --device) with more memory", 1)
     except KeyboardInterrupt:
         return fail("interrupted (Ctrl-C); no partial output was left", 130)
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else 0
+
+
+def _out_of_memory(err: RuntimeError) -> bool:
+    """Whether torch raised `err` because an allocation failed (CPU allocator or CUDA)."""
+    return "can't allocate memory" in str(err) or "out of memory" in str(err).lower()
 
 
 def fail(message: str, code: int) -> int:

@@ -173,7 +173,7 @@ def read_dataset_config(path: str | os.PathLike[str]) -> list[SequenceSpec]:
     path = Path(path)
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, ValueError, RecursionError) as err:  # JSON and UTF-8 errors, too many digits, deep nesting
         raise InputError(f"{path}: cannot read the dataset JSON ({err}).") from None
     config = _object(config, path, "the top level")
     root = Path(_typed(config, "root_path", str, path, "the top level", default="."))

@@ -94,7 +94,7 @@ def load_results(path: str | Path, psnr_kind: str = "yuv611", colour_matrix: str
         raise InputError(f"{path}: cannot read the results file ({err}).") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as err:
+    except (ValueError, RecursionError) as err:  # also numbers of too many digits and deep nesting
         raise InputError(f"{path}: not valid JSON ({err}); pass a results file written by "
                          "`lvc-zoo eval` or DCVC's test_video.py.") from None
     return parse_results(data, source=str(path), psnr_kind=psnr_kind, colour_matrix=colour_matrix)

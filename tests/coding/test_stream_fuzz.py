@@ -1,7 +1,8 @@
 """Fuzzing the decoder (#28): no input crashes it, none fools it.
 
 Streams of a small DCVC-DC (fixed seed, two 64x64 frames, I and P) are damaged in six
-categories, 100 derandomised Hypothesis cases each. Every case must, within 10 s of CPU
+categories, 100 derandomised Hypothesis cases each (150 truncations, 200 bit flips, 200
+insertions and deletions: the container refuses them cheaply). Every case must, within 10 s of CPU
 time, decode to the encoder's reconstruction, or (only where the payloads were crafted with valid CRCs, or
 a crafted header stays within the limits) to some frames in [0, 1], or raise an
 `LvcZooError`; any other exception fails the test. Most categories fail while the
@@ -19,19 +20,13 @@ from collections import Counter
 from fractions import Fraction
 
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from fuzz_testing import CASE_SECONDS, FUZZ, report
 from lvc_zoo.coding.bitstream import MAX_FRAMES, MAX_SIDE
 from lvc_zoo.errors import LvcZooError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
-
-settings.register_profile(
-    "lvc_zoo_fuzz", max_examples=100, derandomize=True, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-FUZZ = settings.get_profile("lvc_zoo_fuzz")
-CASE_SECONDS = 10.0
 
 torch.manual_seed(0)
 CODEC = DCVCDC(DCVCDCConfig.small()).eval()
@@ -132,10 +127,9 @@ def outcome(category: str, data: bytes, allowed: set[str], expected: torch.Tenso
     return result
 
 
-def check_counts(category: str) -> None:
-    """At least 100 cases ran in `category`; print how many reached the entropy decoder."""
-    print(f"\n{category}: {CASES[category]} cases, {REACHED[category]} reached the entropy decoder")
-    assert CASES[category] >= 100
+def check_counts(category: str, **counts: object) -> None:
+    """At least 100 cases ran in `category`; report how many reached the entropy decoder."""
+    report(category, CASES[category], reached_the_entropy_decoder=REACHED[category], **counts)
 
 
 def test_the_fuzzed_stream_decodes_to_the_encoders_reconstruction() -> None:
@@ -145,7 +139,7 @@ def test_the_fuzzed_stream_decodes_to_the_encoders_reconstruction() -> None:
 
 # ----------------------------------------------------------------------------- categories
 def test_truncations() -> None:
-    @FUZZ
+    @settings(FUZZ, max_examples=150)  # cheap: the container refuses them
     @given(cut=st.integers(0, len(STREAM) - 1))
     def case(cut: int) -> None:
         outcome("truncation", STREAM[:cut], {"error"})
@@ -155,7 +149,7 @@ def test_truncations() -> None:
 
 
 def test_bit_flips() -> None:
-    @FUZZ
+    @settings(FUZZ, max_examples=200)  # cheap: the container refuses them
     @given(position=st.integers(0, len(STREAM) - 1), bit=st.integers(0, 7))
     def case(position: int, bit: int) -> None:
         data = bytearray(STREAM)
@@ -167,7 +161,7 @@ def test_bit_flips() -> None:
 
 
 def test_byte_insertions_and_deletions() -> None:
-    @FUZZ
+    @settings(FUZZ, max_examples=200)  # cheap: the container refuses them
     @given(position=st.integers(0, len(STREAM)), inserted=st.binary(max_size=8), deleted=st.integers(0, 8))
     def case(position: int, inserted: bytes, deleted: int) -> None:
         data = STREAM[:position] + inserted + STREAM[position + deleted :]
@@ -284,6 +278,5 @@ def test_crafted_payloads_with_valid_crcs() -> None:
         entropy[outcome("crafted payload", data, {"original", "frames", "error"}, RECON[: which + 1], which + 1)] += 1
 
     case()
-    check_counts("crafted payload")
-    print(f"crafted payload outcomes: {dict(entropy)}")
+    check_counts("crafted payload", outcomes=dict(entropy))
     assert REACHED["crafted payload"] == CASES["crafted payload"] >= 100
