@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, SEVC, DCVCDCConfig, DCVCDCTiny, SEVCConfig, VideoCodec
+from .models import DCVCDC, LSTVC, SEVC, DCVCDCConfig, DCVCDCTiny, LSTVCConfig, LSTVCPlus, SEVCConfig, VideoCodec
 from .models.codec import require_quality
 from .rate import RateSpec
 
@@ -130,6 +130,36 @@ MODELS: tuple[ModelSpec, ...] = (
             "SEVC: a DCVC-DC base layer codes the 4x-downsampled video (decodable alone); an "
             "enhancement layer codes the full frame with motion/feature co-augmented contexts and a "
             "spatial-guided Swin latent prior; variable rate by q-scale anchors."
+        ),
+    ),
+    ModelSpec(
+        name="lstvc",
+        builder=LSTVC,
+        config=LSTVCConfig(),
+        aliases=(),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper="Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024.",
+        licence="MIT",
+        description=(
+            "LSTVC: DCVC-style conditional coding with an updatable long-range temporal prior, progressive "
+            "guided motion compensation and a parallel multistage (quadtree) entropy model; one weights file per quality."
+        ),
+    ),
+    ModelSpec(
+        name="lstvc_plus",
+        builder=LSTVCPlus,
+        config=LSTVCConfig.plus(),
+        aliases=("lstvc+",),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper="Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024.",
+        licence="MIT",
+        description=(
+            "LSTVC+: LSTVC with a heavier contextual transform (twice the residual blocks, a 128-channel latent); "
+            "one weights file per quality."
         ),
     ),
     ModelSpec(

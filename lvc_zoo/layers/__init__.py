@@ -1,6 +1,14 @@
 """Shared base layers: each is used by several models of the zoo."""
 
-from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, upsample2x, warp
+from .alignment import (
+    FlowGuidedDeformConv,
+    MultiScaleContextFusion,
+    OffsetDiversityAlignment,
+    downsample2x,
+    downsample_flow,
+    upsample2x,
+    warp,
+)
 from .blocks import (
     ConvFFN,
     DepthConv,
@@ -25,7 +33,7 @@ from .contextual import (
     adapt_reference_feature,
     feature_adaptors,
 )
-from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL
+from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL, TemporalPriorDPB
 from .entropy import (
     QUADTREE_STEPS,
     FactorizedBitEstimator,
@@ -40,6 +48,7 @@ from .entropy import (
 from .flow import SpyNet
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
+from .temporal_prior import PRIOR_SCALE, TemporalPrior
 from .swin import (
     RSTB3D,
     SwinBlock3D,
@@ -53,13 +62,14 @@ from .swin import (
 )
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv",
+    "MultiScaleContextFusion",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
     "pad_to_multiple",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration",
-    "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
+    "DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL", "PRIOR_SCALE", "TemporalPrior",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "hyper_transforms", "phase_mask", "quadtree_net",
     "SpyNet", "MvEncoder", "MvDecoder",

@@ -2,6 +2,8 @@
 
 from .codec import EstimateResult, FrameEstimate, VideoCodec
 from .dcvc_dc import DCVCDC, DCVCDCConfig, DCVCDCTiny
+from .lstvc import LSTVC, LSTVCConfig, LSTVCPlus
 from .sevc import SEVC, SEVCConfig
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "SEVC", "SEVCConfig"]
+__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "SEVC", "SEVCConfig",
+           "LSTVC", "LSTVCPlus", "LSTVCConfig"]
