@@ -103,20 +103,25 @@ CONTEXTUAL_PARAMETERS: tuple[str, ...] = (
 
 
 def default_stages() -> list[Stage]:
-    """The paper's two phases: the rate-compensation warm-up, then the full loss; AdamW, cosine lr.
+    """The paper's two phases after an I-frame stage; AdamW with cosine decay per stage.
 
-    [paper] 700k iterations at lr 1e-4 with cosine annealing; [choice] 100k of them warm up.
+    [choice] "intra" first trains the zoo's I-frame codec for the run's lambda (the paper uses
+    a pretrained cheng2020-anchor per lambda). Then [paper] the rate-compensation warm-up of
+    the motion path and the full rate-distortion loss, 700k iterations at lr 1e-4 with cosine
+    annealing in all, each clip 1 I + 6 P frames with detached buffers and one optimizer step
+    per P frame ([inferred]: "train six times in succession"); [choice] 100k of them warm up.
     """
+    per_frame = dict(frames=7, cascaded=False, group_size=1, schedule="cosine", lr=1e-4)
     return [
-        Stage("compensation", 100_000, "compensation", ["motion"], frames=2, lr=1e-4, schedule="cosine",
-              min_lr=1e-5, loss_terms={CONTEXT_DISTORTION: 1.0}),
-        Stage("all", 600_000, "all", ["inter"], frames=7, lr=1e-4, schedule="cosine", min_lr=1e-6, cascaded=False),
+        Stage("intra", 100_000, "intra", ["intra"], frames=1, lr=1e-4, schedule="cosine", min_lr=1e-6),
+        Stage("compensation", 100_000, "compensation", ["motion"], min_lr=1e-5, loss_terms={CONTEXT_DISTORTION: 1.0}, **per_frame),
+        Stage("all", 600_000, "all", ["inter"], min_lr=1e-6, **per_frame),
     ]
 
 
 def default_recipe() -> TrainingRecipe:
     """LSTVC's training: `default_stages` at the paper's MSE lambdas, every P frame weighted 1."""
-    return TrainingRecipe(stages=default_stages(), frame_weights=[1.0])
+    return TrainingRecipe(lambdas=list(LSTVC_LAMBDAS), stages=default_stages(), frame_weights=[1.0])
 
 
 def _res_blocks(channels: int, count: int) -> nn.Sequential:

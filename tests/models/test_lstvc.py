@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
+from lightning.pytorch import LightningDataModule
 
 import lvc_zoo
 from lvc_zoo import registry
+from lvc_zoo.cli.fit import ZooCLI
 from lvc_zoo.cli.main import main as lvc_zoo_main
 from lvc_zoo.coding.coders import Decode, Encode
 from lvc_zoo.coding.entropy_coder import ChunkReader, ChunkWriter
@@ -18,12 +22,16 @@ from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.data import VideoInfo, read_video, write_video
 from lvc_zoo.errors import ConfigError, InputError, QualityError
 from lvc_zoo.hub import save_pretrained
-from lvc_zoo.models import LSTVC, LSTVCConfig, LSTVCPlus
-from lvc_zoo.models.lstvc import CONTEXT_DISTORTION, LSTVC_LAMBDAS, MOTION_PARAMETERS, default_stages
+from lvc_zoo.models import LSTVC, LSTVCConfig, LSTVCPlus, VideoCodec
+from lvc_zoo.models.lstvc import CONTEXT_DISTORTION, LSTVC_LAMBDAS, MOTION_PARAMETERS, default_recipe, default_stages
 from lvc_zoo.training import TrainingRecipe, train_clip
 from lvc_zoo.training.cascade import LOSS_TERM
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+from training_testing import changed, clips, fit, parameters  # noqa: E402
+
 SMALL = LSTVCConfig.small()
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def small_codec(quality: int = 3, seed: int = 0) -> LSTVC:
@@ -199,3 +207,37 @@ def test_the_warm_up_trains_the_motion_path_on_the_rate_compensation_loss() -> N
     assert any(grads[n] is not None and grads[n].abs().sum() > 0 for n in grads if n.startswith("inter.pgmc."))
     assert any(grads[n] is not None and grads[n].abs().sum() > 0 for n in grads if n.startswith("inter.mv_encoder."))
     assert losses and float(losses[0]) > 512.0 * float(d) * 0.999  # lambda * d + R_mv / pixels
+
+
+@pytest.mark.parametrize(("name", "cls", "config"), [("lstvc", LSTVC, LSTVCConfig()), ("lstvc_plus", LSTVCPlus, LSTVCConfig.plus())])
+def test_each_recipe_builds_its_full_size_model_without_a_step(
+    name: str, cls: type, config: LSTVCConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    recipe = RECIPES / f"{name}.yaml"
+    cli = ZooCLI(VideoCodec, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True, run=False,
+                 args=["-c", str(recipe), "--trainer.logger", "false"])
+    model = cli.model
+    assert type(model) is cls and model.config == config and model.quality == 3 and model.trained_qualities == (3,)
+    assert model.recipe == default_recipe()
+    assert [(s.name, s.loss, s.schedule) for s in model.recipe.stages] == [
+        ("intra", "intra", "cosine"), ("compensation", "compensation", "cosine"), ("all", "all", "cosine"),
+    ]
+    assert sum(s.steps for s in model.recipe.stages[1:]) == 700_000  # the paper's iterations after the I-frame stage
+    assert yaml.safe_load(recipe.read_text())["data"]["init_args"]["crop"] == 256
+
+
+def test_a_run_trains_only_its_quality_through_both_phases() -> None:
+    torch.manual_seed(0)
+    stages = [dataclasses.replace(stage, steps=2, frames=3) for stage in default_stages()[1:]]
+    model = LSTVC(SMALL, recipe=TrainingRecipe(lambdas=list(LSTVC_LAMBDAS), stages=stages, frame_weights=[1.0]), quality=1)
+    drawn: list[float] = []
+    with pytest.MonkeyPatch.context() as patch:
+        original = model.recipe.lambda_of
+        patch.setattr(model.recipe, "lambda_of", lambda rate, quality: drawn.append(quality) or original(rate, quality))
+        before = parameters(model)
+        fit(model, clips(1, 3), max_steps=4)
+    assert drawn and set(drawn) == {1}
+    moved = changed(before, model)
+    assert any(n.startswith("inter.pgmc.") for n in moved) and any(n.startswith("inter.contextual_encoder.") for n in moved)
+    assert not any(n.startswith("intra.") for n in moved)
