@@ -100,6 +100,10 @@ class ModelSpec:
             require_quality(self.name, quality, self.qualities)
 
 
+_LSTVC_PAPER = (
+    "Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024."
+)
+
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="dcvc_dc",
@@ -136,11 +140,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="lstvc",
         builder=LSTVC,
         config=LSTVCConfig(),
-        aliases=(),
-        hub_repo=None,
-        revision=None,
-        files={},
-        paper="Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024.",
+        paper=_LSTVC_PAPER,
         licence="MIT",
         description=(
             "LSTVC: DCVC-style conditional coding with an updatable long-range temporal prior, progressive "
@@ -152,15 +152,9 @@ MODELS: tuple[ModelSpec, ...] = (
         builder=LSTVCPlus,
         config=LSTVCConfig.plus(),
         aliases=("lstvc+",),
-        hub_repo=None,
-        revision=None,
-        files={},
-        paper="Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024.",
+        paper=_LSTVC_PAPER,
         licence="MIT",
-        description=(
-            "LSTVC+: LSTVC with a heavier contextual transform (twice the residual blocks, a 128-channel latent); "
-            "one weights file per quality."
-        ),
+        description="LSTVC+: LSTVC with a heavier contextual transform; one weights file per quality.",
     ),
     ModelSpec(
         name="dcvc_dc_tiny",

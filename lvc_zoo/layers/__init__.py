@@ -48,7 +48,6 @@ from .entropy import (
 from .flow import SpyNet
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
-from .temporal_prior import PRIOR_SCALE, TemporalPrior
 from .swin import (
     RSTB3D,
     SwinBlock3D,
@@ -60,6 +59,7 @@ from .swin import (
     window_merge,
     window_partition,
 )
+from .temporal_prior import PRIOR_SCALE, TemporalPrior
 
 __all__ = [
     "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv",

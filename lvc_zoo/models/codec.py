@@ -25,7 +25,8 @@ Training (Lightning, manual optimization) codes training clips through the same
 `code_frame` with `Estimate(mode=recipe.quantization)`; the logic lives in
 `lvc_zoo.training` and the methods here only wire it to Lightning: `training_step` applies
 the stage in force at `global_step` (trainable parameters, lr), draws the batch's quality
-and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
+(among `trained_qualities`: a model with one weights file per quality trains only the one it
+holds) and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
 back-propagate and step once per PCFS group; `on_before_optimizer_step` clips the gradient
 norm (after AMP unscaling); `validation_step` estimates the validation qualities
 (`rate.validation`) with `Estimate("round")`. What training addresses by name, a model
