@@ -216,7 +216,7 @@ def deform_conv_flops(
 
 def _flop_counter() -> FlopCounterMode:
     """A silent FlopCounterMode that also counts deformable convolutions."""
-    return FlopCounterMode(display=False, custom_mapping={torch.ops.torchvision.deform_conv2d.default: deform_conv_flops})
+    return FlopCounterMode(display=False, custom_mapping={torch.ops.torchvision.deform_conv2d: deform_conv_flops})
 
 
 def count_macs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -21,6 +22,7 @@ from lvc_zoo.coding.entropy_coder import ChunkReader, ChunkWriter
 from lvc_zoo.coding.estimate import Estimate
 from lvc_zoo.data import VideoInfo, read_video, write_video
 from lvc_zoo.errors import ConfigError, InputError, QualityError
+from lvc_zoo.eval.bench import count_macs
 from lvc_zoo.hub import save_pretrained
 from lvc_zoo.models import LSTVC, LSTVCConfig, LSTVCPlus, VideoCodec
 from lvc_zoo.models.lstvc import CONTEXT_DISTORTION, LSTVC_LAMBDAS, MOTION_PARAMETERS, default_recipe, default_stages
@@ -241,3 +243,12 @@ def test_a_run_trains_only_its_quality_through_both_phases() -> None:
     moved = changed(before, model)
     assert any(n.startswith("inter.pgmc.") for n in moved) and any(n.startswith("inter.contextual_encoder.") for n in moved)
     assert not any(n.startswith("intra.") for n in moved)
+
+
+def test_bench_counts_the_deformable_convolutions_as_convolutions(codec: LSTVC, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_deform = count_macs(codec, 64, 64).p_frame
+    monkeypatch.setattr(importlib.import_module("lvc_zoo.eval.bench"), "deform_conv_flops", lambda *args, **kwargs: 0)
+    without = count_macs(codec, 64, 64).p_frame
+    k2 = SMALL.dcn_kernel**2
+    expected = sum(c * c * k2 * (64 // f) ** 2 for c, f in ((SMALL.ch_4x, 4), (SMALL.ch_2x, 2), (SMALL.ch_1x, 1)))
+    assert with_deform - without == expected
