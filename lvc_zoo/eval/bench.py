@@ -48,7 +48,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils.flop_counter import FlopCounterMode
-from torchvision.ops import deform_conv2d as _load_torchvision_ops  # noqa: F401 (registers torch.ops.torchvision)
 
 from .. import __version__
 from ..coding.bitstream import CodedFrame
@@ -215,7 +214,8 @@ def deform_conv_flops(
 
 
 def _flop_counter() -> FlopCounterMode:
-    """A silent FlopCounterMode that also counts deformable convolutions."""
+    """A silent FlopCounterMode that also counts deformable convolutions (torch.ops.torchvision exists once
+    the layers, which use torchvision, are imported)."""
     return FlopCounterMode(display=False, custom_mapping={torch.ops.torchvision.deform_conv2d: deform_conv_flops})
 
 

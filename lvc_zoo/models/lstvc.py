@@ -38,7 +38,6 @@ from torch import Tensor, nn
 from ..coding.estimate import Coder, keep_intermediate
 from ..errors import ConfigError, InputError
 from ..layers import (
-    PRIOR_SCALE,
     DepthConvBlock,
     FlowGuidedDeformConv,
     FeatureExtractor,
