@@ -61,6 +61,7 @@ __all__ = [
     "BenchResult",
     "ParamCount",
     "deform_conv_flops",
+    "flop_counter",
     "MacCount",
     "TimeSplit",
     "PathTiming",
@@ -213,7 +214,7 @@ def deform_conv_flops(
     return 2 * batch * out_channels * out_h * out_w * math.prod(weight_shape[1:])
 
 
-def _flop_counter() -> FlopCounterMode:
+def flop_counter() -> FlopCounterMode:
     """A silent FlopCounterMode that also counts deformable convolutions (torch.ops.torchvision exists once
     the layers, which use torchvision, are imported)."""
     return FlopCounterMode(display=False, custom_mapping={torch.ops.torchvision.deform_conv2d: deform_conv_flops})
@@ -263,11 +264,11 @@ def _count_three_frames(
     device = codec.device
     with torch.inference_mode():
         frames = [torch.rand(1, 3, *padded, device=device) for _ in range(3)]
-        with _flop_counter() as intra_counter:
+        with flop_counter() as intra_counter:
             x_hat = codec.intra.code(frames[0], padded, quality, Estimate("round"))
         dpb = codec.inter.start(x_hat, 0)
         _, dpb = codec.inter.code(frames[1], dpb, quality, Estimate("round"))
-        with _flop_counter() as inter_counter:
+        with flop_counter() as inter_counter:
             codec.inter.code(frames[2], dpb, quality, Estimate("round"))
     by_module = {
         name: sum(ops.values()) // 2
