@@ -15,7 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, DCVCFM, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCFMConfig, SEVCConfig, VideoCodec
+from .models import (
+    DCVCDC, DCVCFM, LSTVC, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCFMConfig, LSTVCConfig, LSTVCPlus, SEVCConfig, VideoCodec,
+)
 from .models.codec import require_quality
 from .rate import RateSpec
 
@@ -100,6 +102,10 @@ class ModelSpec:
             require_quality(self.name, quality, self.qualities)
 
 
+_LSTVC_PAPER = (
+    "Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024."
+)
+
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="dcvc_dc",
@@ -146,6 +152,26 @@ MODELS: tuple[ModelSpec, ...] = (
             "enhancement layer codes the full frame with motion/feature co-augmented contexts and a "
             "spatial-guided Swin latent prior; variable rate by q-scale anchors."
         ),
+    ),
+    ModelSpec(
+        name="lstvc",
+        builder=LSTVC,
+        config=LSTVCConfig(),
+        paper=_LSTVC_PAPER,
+        licence="MIT",
+        description=(
+            "LSTVC: DCVC-style conditional coding with an updatable long-range temporal prior, progressive "
+            "guided motion compensation and a parallel multistage (quadtree) entropy model; one weights file per quality."
+        ),
+    ),
+    ModelSpec(
+        name="lstvc_plus",
+        builder=LSTVCPlus,
+        config=LSTVCConfig.plus(),
+        aliases=("lstvc+",),
+        paper=_LSTVC_PAPER,
+        licence="MIT",
+        description="LSTVC+: LSTVC with a heavier contextual transform; one weights file per quality.",
     ),
     ModelSpec(
         name="dcvc_dc_tiny",

@@ -11,7 +11,9 @@ coding, peak memory.
 while the networks run under `FakeTensorMode`: tensors carry shapes only, so counting a
 1080p frame takes a few seconds and no memory. The counter sees convolutions and matrix
 products; grid-sample warps, interpolation and elementwise operations are not counted (the
-reference measurement of the official DCVC-DC code counts the same way). The P frame
+reference measurement of the official DCVC-DC code counts the same way). Deformable
+convolutions (torchvision's `deform_conv2d`, LSTVC's PGMC) count as the convolution they
+compute (`deform_conv_flops`), without the bilinear sampling of their inputs. The P frame
 counted is the third frame of the clip (I, P, P), whose buffer holds every reference, as
 in any later frame. If a model's code path cannot run on fake tensors, the count falls back
 to real tensors at the requested size and says so in `MacCount.method`.
@@ -58,6 +60,8 @@ from ..runtime import synchronize
 __all__ = [
     "BenchResult",
     "ParamCount",
+    "deform_conv_flops",
+    "flop_counter",
     "MacCount",
     "TimeSplit",
     "PathTiming",
@@ -198,6 +202,24 @@ def count_parameters(codec: VideoCodec) -> ParamCount:
 
 
 # ----------------------------------------------------------------------------- MACs
+def deform_conv_flops(
+    input_shape: Sequence[int], weight_shape: Sequence[int], *args: Any, out_shape: Sequence[int], **kwargs: Any
+) -> int:
+    """FLOPs of torchvision's deform_conv2d: those of the convolution it computes (2 per MAC).
+
+    (B, C_in, H, W) input, (C_out, C_in / groups, K_h, K_w) weight, (B, C_out, H', W') output;
+    the bilinear sampling at the offsets is not counted, like `warp`'s.
+    """
+    batch, out_channels, out_h, out_w = out_shape
+    return 2 * batch * out_channels * out_h * out_w * math.prod(weight_shape[1:])
+
+
+def flop_counter() -> FlopCounterMode:
+    """A silent FlopCounterMode that also counts deformable convolutions (torch.ops.torchvision exists once
+    the layers, which use torchvision, are imported)."""
+    return FlopCounterMode(display=False, custom_mapping={torch.ops.torchvision.deform_conv2d: deform_conv_flops})
+
+
 def count_macs(
     codec: VideoCodec, width: int, height: int, quality: int | None = None, fake: bool = True
 ) -> MacCount:
@@ -242,11 +264,11 @@ def _count_three_frames(
     device = codec.device
     with torch.inference_mode():
         frames = [torch.rand(1, 3, *padded, device=device) for _ in range(3)]
-        with FlopCounterMode(display=False) as intra_counter:
+        with flop_counter() as intra_counter:
             x_hat = codec.intra.code(frames[0], padded, quality, Estimate("round"))
         dpb = codec.inter.start(x_hat, 0)
         _, dpb = codec.inter.code(frames[1], dpb, quality, Estimate("round"))
-        with FlopCounterMode(display=False) as inter_counter:
+        with flop_counter() as inter_counter:
             codec.inter.code(frames[2], dpb, quality, Estimate("round"))
     by_module = {
         name: sum(ops.values()) // 2

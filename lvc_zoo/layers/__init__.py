@@ -1,6 +1,14 @@
 """Shared base layers: each is used by several models of the zoo."""
 
-from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, upsample2x, warp
+from .alignment import (
+    FlowGuidedDeformConv,
+    MultiScaleContextFusion,
+    OffsetDiversityAlignment,
+    downsample2x,
+    downsample_flow,
+    upsample2x,
+    warp,
+)
 from .blocks import (
     ConvFFN,
     DepthConv,
@@ -30,7 +38,7 @@ from .contextual import (
     bottleneck_res_block,
     feature_adaptors,
 )
-from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL
+from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL, TemporalPriorDPB
 from .entropy import (
     QUADTREE_STEPS,
     FactorizedBitEstimator,
@@ -60,15 +68,17 @@ from .swin import (
     window_merge,
     window_partition,
 )
+from .temporal_prior import PRIOR_SCALE, TemporalPrior
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv",
+    "MultiScaleContextFusion",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
     "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration", "bottleneck_res_block",
-    "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
+    "DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL", "PRIOR_SCALE", "TemporalPrior",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
     "SpyNet", "MvEncoder", "MvDecoder", "DCVCInterCodec", "QSteps",

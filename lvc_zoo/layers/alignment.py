@@ -1,21 +1,34 @@
-"""Motion compensation: backward warping, offset-diversity alignment, multi-scale contexts.
+"""Motion compensation: backward warping, offset-diversity alignment, flow-guided deformable
+convolution, multi-scale contexts.
 
 Offset diversity is the group deformable alignment of DCVC-DC (Li, Li, Lu, CVPR 2023,
 Sec. 3.2): every channel group is warped by several flow-plus-offset fields, each weighted by
 a mask, and a grouped 1x1 convolution fuses the warped copies. Like the official code it is
 built from `grid_sample` warps, not from a deformable convolution, so official weights give
 the same numbers.
+
+Flow-guided deformable convolution (`FlowGuidedDeformConv`) is the first-order form of
+BasicVSR++'s flow-guided deformable alignment (Chan et al., CVPR 2022), as LSTVC's progressive
+guided motion compensation uses it: a small network predicts bounded residual offsets around
+the decoded flow and a modulation mask, and `torchvision.ops.deform_conv2d` samples the
+features there.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchvision.ops import deform_conv2d
 
+from ..errors import ConfigError
 from .blocks import ResBlock, subpel_conv3x3
 
-__all__ = ["warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion"]
+__all__ = [
+    "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv", "MultiScaleContextFusion",
+]
 
 
 def _base_grid(flow: Tensor) -> Tensor:
@@ -49,6 +62,15 @@ def upsample2x(x: Tensor) -> Tensor:
 def downsample2x(x: Tensor) -> Tensor:
     """Bilinear 2x downsampling (align_corners=False): (B, C, H, W) -> (B, C, H//2, W//2)."""
     return F.interpolate(x, (x.shape[-2] // 2, x.shape[-1] // 2), mode="bilinear", align_corners=False)
+
+
+def downsample_flow(flow: Tensor, factor: int) -> Tensor:
+    """A (B, 2, H, W) flow in pixels at 1/`factor` resolution, in pixels of that grid.
+
+    Bilinear resampling (align_corners=False) to (H // factor, W // factor), vectors divided by `factor`.
+    """
+    h, w = flow.shape[-2:]
+    return F.interpolate(flow, (h // factor, w // factor), mode="bilinear", align_corners=False) / factor
 
 
 class OffsetDiversityAlignment(nn.Module):
@@ -105,6 +127,70 @@ class OffsetDiversityAlignment(nn.Module):
         tiled = feature.repeat(1, self.offsets, 1, 1).view(b * slices, c // self.groups, h, w)
         warped = warp(tiled, offset.view(b * slices, 2, h, w)) * torch.sigmoid(mask).view(b * slices, 1, h, w)
         return self.fusion(warped.view(b, c * self.offsets, h, w))
+
+
+class FlowGuidedDeformConv(nn.Module):
+    """Modulated deformable convolution whose offsets are bounded residuals around a flow.
+
+    Shapes: feature (B, C, H, W), condition (B, cond_channels, H, W), flow (B, 2, H, W) in
+    pixels (dx, dy) -> (B, C, H, W).
+
+    `offset_net` (three 3x3 convs with LeakyReLU(0.1) between them) reads the condition and
+    predicts, for each of the `groups` deformable groups and each of the K x K kernel taps, a
+    residual offset bounded by `max_residual` pixels (tanh) and a sigmoid mask. The offset
+    of every tap is that residual plus the flow, so with zero residuals, a mask of one and a
+    kernel that is the identity at its centre tap the layer is bilinear backward warping by
+    the flow (with zero padding outside the frame, where `warp` repeats the border).
+
+    Args:
+        channels: feature channels C (in and out).
+        cond_channels: channels of the condition the offsets are predicted from.
+        hidden: width of the offset network.
+        groups: deformable groups G (C must be a multiple of G).
+        kernel: kernel size K (odd).
+        max_residual: bound of the residual offsets in pixels.
+    Raises:
+        ConfigError: C not a multiple of G, an even or non-positive K, or a negative bound.
+    """
+
+    def __init__(
+        self, channels: int, cond_channels: int, hidden: int, groups: int = 8, kernel: int = 3, max_residual: float = 10.0
+    ) -> None:
+        super().__init__()
+        if groups < 1 or channels % groups:
+            raise ConfigError(f"FlowGuidedDeformConv: channels ({channels}) must be a multiple of groups ({groups}).")
+        if kernel < 1 or kernel % 2 == 0:
+            raise ConfigError(f"FlowGuidedDeformConv: the kernel size must be odd and positive, got {kernel}.")
+        if max_residual < 0:
+            raise ConfigError(f"FlowGuidedDeformConv: max_residual must be >= 0 pixels, got {max_residual}.")
+        self.groups = groups
+        self.kernel = kernel
+        self.max_residual = max_residual
+        self.offset_net = nn.Sequential(
+            nn.Conv2d(cond_channels, hidden, 3, padding=1),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(hidden, 3 * groups * kernel * kernel, 3, padding=1),
+        )
+        self.weight = nn.Parameter(torch.empty(channels, channels, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+
+    def offsets(self, condition: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+        """Offsets (B, 2 G K^2, H, W) in torchvision's (group, tap, (dy, dx)) order and mask (B, G K^2, H, W).
+
+        Each offset pair lies within `max_residual` of the flow at its position.
+        """
+        taps = self.groups * self.kernel * self.kernel
+        residual_y_x, mask = self.offset_net(condition).split((2 * taps, taps), dim=1)
+        offset = self.max_residual * torch.tanh(residual_y_x) + flow.flip(1).repeat(1, taps, 1, 1)
+        return offset, torch.sigmoid(mask)
+
+    def forward(self, feature: Tensor, condition: Tensor, flow: Tensor) -> Tensor:
+        offset, mask = self.offsets(condition, flow)
+        pad = self.kernel // 2
+        return deform_conv2d(feature, offset, self.weight, self.bias, padding=(pad, pad), mask=mask)
 
 
 class MultiScaleContextFusion(nn.Module):

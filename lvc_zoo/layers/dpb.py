@@ -5,8 +5,9 @@ feature, the display index) and how the buffer moves on (`after_intra`, `advance
 `refreshed`). A model subclasses it with its own references and never builds one by hand:
 
     DPB(frame, feature, index)
+     ├─ TemporalPriorDPB(+ temporal_prior)              LSTVC
      └─ DCVCDPB(+ mv_feature, y_hat, mv_y_hat, mv_hat)   DCVC-DC, DCVC-FM, SEVC's base layer
-         └─ e.g. + a t-2 feature (ECVC), a long-term memory (DCVC-LCG), a temporal prior (LSTVC)
+         └─ e.g. + a t-2 feature (ECVC), a long-term memory (DCVC-LCG)
 
 The coding loop only calls `start` / `code` of a model's P-frame network, which return these
 buffers, so a new reference never touches the loop.
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from torch import Tensor
 
-__all__ = ["DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL"]
+__all__ = ["DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL"]
 
 FEATURE_REFRESH_INTERVAL = 32
 """Frame k with k % FEATURE_REFRESH_INTERVAL == 1 rebuilds its reference feature from the frame
@@ -78,3 +79,16 @@ class DCVCDPB(DPB):
     y_hat: Tensor | None = None
     mv_y_hat: Tensor | None = None
     mv_hat: Tensor | None = None
+
+
+@dataclass(frozen=True)
+class TemporalPriorDPB(DPB):
+    """`DPB` plus a long-range temporal prior carried from P frame to P frame (LSTVC).
+
+    Attributes:
+        temporal_prior: (B, C, H/4, W/4) prior aligned to `frame` (64 channels in LSTVC);
+            None after an I frame, so the first P frame of a GOP initialises it from the
+            I-frame reconstruction and the next I frame drops it.
+    """
+
+    temporal_prior: Tensor | None = None

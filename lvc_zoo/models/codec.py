@@ -25,7 +25,8 @@ Training (Lightning, manual optimization) codes training clips through the same
 `code_frame` with `Estimate(mode=recipe.quantization)`; the logic lives in
 `lvc_zoo.training` and the methods here only wire it to Lightning: `training_step` applies
 the stage in force at `global_step` (trainable parameters, lr), draws the batch's quality
-and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
+(among `trained_qualities`: a model with one weights file per quality trains only the one it
+holds) and clip start from (recipe.seed, global_step), and lets `lvc_zoo.training.train_clip`
 back-propagate and step once per PCFS group; `on_before_optimizer_step` clips the gradient
 norm (after AMP unscaling); `validation_step` estimates the validation qualities
 (`rate.validation`) with `Estimate("round")`. What training addresses by name, a model
@@ -375,8 +376,9 @@ class VideoCodec(L.LightningModule):
                 f"stage {stage.name!r} codes {frames} frames per clip but the batches hold {batch.shape[1]}: "
                 f"set data.frames >= {frames}."
             )
-        draw = draw_clip(self.recipe.seed, step, len(self.rate.qualities), batch.shape[1], frames)
-        quality = self.rate.qualities[draw.quality_index]
+        qualities = self.trained_qualities
+        draw = draw_clip(self.recipe.seed, step, len(qualities), batch.shape[1], frames)
+        quality = qualities[draw.quality_index]
 
         def optimizer_step(loss: Tensor) -> None:
             optimizer.zero_grad(set_to_none=True)
@@ -391,6 +393,12 @@ class VideoCodec(L.LightningModule):
         self.log("train/bpp", stats.bpp, batch_size=batch_size)
         self.log("train/psnr", stats.psnr, prog_bar=True, batch_size=batch_size)
         self.log("train/stage", float(stage_index), batch_size=batch_size)
+
+    @property
+    def trained_qualities(self) -> tuple[int, ...]:
+        """The qualities training draws from and validation codes: all of them, or with one weights
+        file per quality only the one this codec holds (`quality`)."""
+        return (self.quality,) if self.rate.weights_per_quality else self.rate.qualities
 
     def _steps_left(self, step: int) -> int | None:
         """Optimizer steps a batch starting at `step` may take: up to the next stage or the trainer's max_steps.
@@ -411,7 +419,8 @@ class VideoCodec(L.LightningModule):
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         """Estimate (B, T, 3, H, W) clips at the validation qualities with rounding, as inference does.
 
-        The qualities are recipe.validation_qualities, or the model's `rate.validation`.
+        The qualities are recipe.validation_qualities, or the model's `rate.validation`; a
+        model with one weights file per quality validates the quality it holds.
         Logs val/q{q}/bpp, val/q{q}/psnr, val/q{q}/ms_ssim (frames >= 176 px) per quality q,
         the same split by frame type (val/q{q}/i_bpp, i_psnr for the first frame, p_bpp, p_psnr
         for the mean P frame), and val/loss, the mean over qualities of bpp + lambda * D.
@@ -426,7 +435,8 @@ class VideoCodec(L.LightningModule):
         """Log {prefix}/q{q}/bpp, psnr, ms_ssim per validation quality and {prefix}/loss for a (B, T, 3, H, W) batch."""
         log = dict(batch_size=batch.shape[0], sync_dist=True)  # averaged over the batches of every rank
         losses = []
-        for quality in self.recipe.validation_of(self.rate):
+        qualities = self.trained_qualities if self.rate.weights_per_quality else self.recipe.validation_of(self.rate)
+        for quality in qualities:
             stats = validate_clip(self, batch, quality, self.recipe.lambda_of(self.rate, quality), self.recipe.distortion)
             self.log(f"{prefix}/q{quality}/bpp", stats.bpp, **log)
             self.log(f"{prefix}/q{quality}/psnr", stats.psnr, **log)

@@ -181,7 +181,8 @@ def train_clip(
     optimization step). An "intra" stage codes frame 0 only. The I frame runs without grad
     unless the I-frame network trains (`intra_trains`) and counts in the loss only then and
     only for "intra" and "all" losses. Each P frame's loss gains weight * term for every
-    term of `stage.loss_terms`, which the P-frame network hands over (`LOSS_TERM`).
+    term of `stage.loss_terms`, which the P-frame network hands over (`LOSS_TERM`); under the
+    "compensation" loss their weighted sum is the frame's distortion instead (times lambda).
 
     Args:
         codec: a `VideoCodec`.
@@ -216,6 +217,8 @@ def train_clip(
         if index > 0:
             _check_kept(codec, coder, stage, required)
         kept = coder.kept
+        extra = [weight * kept[LOSS_TERM + name].float() for name, weight in (stage.loss_terms or {}).items()] if index else []
+        compensation = stage.loss == "compensation" and index > 0
         terms = frame_terms(
             stage.loss if index > 0 else "intra",  # an I frame's loss is the same in "intra" and "all" stages
             coder.bits,
@@ -231,12 +234,12 @@ def train_clip(
             base_weight=stage.base_weight,
             flows=(kept[DECODED_FLOW], kept[ESTIMATED_FLOW]) if DECODED_FLOW in kept else None,
             flow_weight=stage.flow_weight,
+            model_distortion=sum(extra) if compensation else None,
         )
         bpps.append(terms.bpp)
         mses.append(terms.mse)
         if index > 0:
-            extra = [weight * kept[LOSS_TERM + name].float() for name, weight in (stage.loss_terms or {}).items()]
-            group.append(terms.loss + sum(extra) if extra else terms.loss)
+            group.append(terms.loss + sum(extra) if extra and not compensation else terms.loss)
         elif intra_grad and stage.loss in ("intra", "all"):
             group.append(terms.loss)
         if (index + 1) % group_size == 0 or index == count - 1:

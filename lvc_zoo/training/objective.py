@@ -9,6 +9,7 @@ depends on the stage's loss (see `Stage`):
 
     intra           D(I recon, x)                              every rate term of the I frame
     motion          D(warped reference, x)                     motion terms (`RateTags.motion`)
+    compensation    the model's weighted loss terms            motion terms
     flow            flow_weight * MSE(decoded flow, estimate)  motion terms
     reconstruction  D(x_hat, x)                                none
     contextual      D(x_hat, x)                                the other terms
@@ -85,7 +86,7 @@ def counts_rate(loss: LossName, tag: str, tags: RateTags) -> bool:
     """Whether a stage with loss `loss` counts the bits recorded under `tag` by a model tagging as `tags`."""
     if loss in ("intra", "all"):
         return True
-    if loss in ("motion", "flow"):
+    if loss in ("motion", "compensation", "flow"):
         return is_motion_tag(tag, tags)
     if loss == "contextual":
         return not is_motion_tag(tag, tags)
@@ -163,6 +164,7 @@ def frame_terms(
     base_weight: float = 0.0,
     flows: tuple[Tensor, Tensor] | None = None,
     flow_weight: float = 0.0,
+    model_distortion: Tensor | None = None,
 ) -> FrameTerms:
     """Objective of one coded frame (see the module docstring for each loss).
 
@@ -184,6 +186,8 @@ def frame_terms(
         flows: ("flow" only) the decoded flow and the flow network's estimate, (B, 2, H, W) in
             px each; the estimate is a target (no gradient reaches the flow network).
         flow_weight: the "flow" loss's weight on their MSE.
+        model_distortion: ("compensation" only) the 0-dim distortion the model computed, its
+            stage's weighted loss terms.
     Returns: the frame's `FrameTerms`.
     """
     batch, _, height, width = x.shape
@@ -191,6 +195,8 @@ def frame_terms(
         d = distortion(base_recon, base_input, kind)
     elif loss == "motion":
         d = distortion(warped, x if base_input is None else base_input, kind)
+    elif loss == "compensation":
+        d = model_distortion.float()
     elif loss == "flow":
         with torch.autocast(x.device.type, enabled=False):
             d = flow_weight * torch.mean((flows[0].float() - flows[1].detach().float()) ** 2)

@@ -38,7 +38,7 @@ from ..rate import RateSpec
 
 __all__ = ["LossName", "Schedule", "Stage", "TrainingRecipe"]
 
-LossName = Literal["intra", "motion", "flow", "reconstruction", "contextual", "all", "base"]
+LossName = Literal["intra", "motion", "compensation", "flow", "reconstruction", "contextual", "all", "base"]
 Schedule = Literal["constant", "step", "cosine"]
 
 
@@ -50,7 +50,9 @@ class Stage:
         name: a label for logs.
         steps: optimizer steps (`global_step`) the stage lasts.
         loss: "intra": lambda*D(I recon) + R_I on frame 0 (trains the I codec);
-            "motion": lambda*D(warped reference, x) + R_mv; "flow": lambda * flow_weight * MSE(decoded
+            "motion": lambda*D(warped reference, x) + R_mv; "compensation": lambda * (the stage's
+            `loss_terms`, weighted) + R_mv, a motion warm-up whose distortion the model computes
+            itself (LSTVC's rate-compensation loss, lambda * d(context, feature of x) + R_mv); "flow": lambda * flow_weight * MSE(decoded
             flow, the flow network's estimate) in px^2 + R_mv, which teaches a motion codec trained
             from scratch to carry the estimate (the warp's gradient does not reach displacements of
             more than about a pixel, so from zero output "motion" cannot); "reconstruction": lambda*D(x_hat, x)
@@ -89,7 +91,8 @@ class Stage:
         warmup_steps: steps at the stage's start over which the learning rate rises linearly
             to `lr` (lr * (k + 1) / warmup_steps at step k); the schedule runs after them.
         loss_terms: extra terms the model hands over (see `lvc_zoo.training.cascade.LOSS_TERM`),
-            by name, with their weights: each P frame's loss gains weight * term. None = none.
+            by name, with their weights: each P frame's loss gains weight * term (a
+            "compensation" stage's distortion is their weighted sum instead). None = none.
     """
 
     name: str
@@ -121,6 +124,11 @@ class Stage:
             )
         if self.loss != "intra" and self.frames < 2:
             raise ConfigError(f"Stage {self.name!r} trains P frames: set frames >= 2 (1 I + frames - 1 P), got {self.frames}.")
+        if self.loss == "compensation" and not self.loss_terms:
+            raise ConfigError(
+                f"Stage {self.name!r}: the 'compensation' loss weighs the model's own distortion terms: name them in "
+                "loss_terms (e.g. {context_distortion: 1.0})."
+            )
         if self.frame_weights is not None and (not self.frame_weights or min(self.frame_weights) <= 0):
             raise ConfigError(f"Stage {self.name!r}: frame_weights must be positive numbers, got {self.frame_weights}.")
         if self.flow_weight <= 0:

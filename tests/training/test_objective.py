@@ -36,6 +36,7 @@ def test_frame_weights_cycle_over_p_frames() -> None:
     ("loss", "counted"),
     [
         ("motion", {"mv_y", "mv_z"}),
+        ("compensation", {"mv_y", "mv_z"}),
         ("flow", {"mv_y", "mv_z"}),
         ("reconstruction", set()),
         ("contextual", {"y", "z"}),
@@ -91,6 +92,11 @@ def test_frame_terms_on_a_toy_batch() -> None:
     assert flow.loss.item() == pytest.approx(1.2 * 100.0 * 0.01 * 9.0 + 32 / pixels)
     flow.loss.backward()
     assert decoded.grad.abs().sum() > 0 and estimate.grad is None  # the estimate is a target
+    own = torch.tensor(0.25)  # a "compensation" stage's distortion: the model's weighted loss terms
+    compensation = frame_terms("compensation", bits, x_hat, x, 100.0, 1.2, "mse", tags=TAGS, model_distortion=own)
+    assert compensation.loss.item() == pytest.approx(1.2 * 100.0 * 0.25 + 32 / pixels)
+    with pytest.raises(ConfigError, match="loss_terms"):
+        Stage("warm-up", 1, "compensation")
 
 
 def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
