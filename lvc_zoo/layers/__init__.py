@@ -16,6 +16,14 @@ from .blocks import (
     subpel_conv1x1,
     subpel_conv3x3,
 )
+from .clustering import (
+    ClusteredAttention,
+    grid_centres,
+    hard_assign,
+    intra_cluster_attention,
+    select_cluster_keys,
+    soft_kmeans,
+)
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
     ContextualDecoder,
@@ -57,6 +65,7 @@ __all__ = [
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
     "pad_to_multiple",
+    "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration",
     "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
