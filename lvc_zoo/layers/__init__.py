@@ -24,6 +24,7 @@ from .clustering import (
     select_cluster_keys,
     soft_kmeans,
 )
+from .conditioning import FiLM, QualityEmbedding
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
     ContextualDecoder,
@@ -66,6 +67,7 @@ __all__ = [
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
     "pad_to_multiple",
     "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
+    "QualityEmbedding", "FiLM",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration",
     "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
