@@ -17,7 +17,14 @@ from torch import Tensor
 
 from .distributions import Distribution, FactorizedDistribution, at_least_float32, conditional_bits
 
-__all__ = ["Coder", "Estimate", "keep_intermediate"]
+__all__ = ["Coder", "Estimate", "keep_intermediate", "WARPED_FRAME", "DECODED_FLOW", "ESTIMATED_FLOW"]
+
+WARPED_FRAME = "warped_frame"
+"""Intermediate the P-frame network hands an `Estimate` that keeps it: warp(reference, mv_hat)."""
+DECODED_FLOW = "decoded_flow"
+"""Intermediate of the P-frame network: the (B, 2, H, W) flow its motion decoder outputs (mv_hat)."""
+ESTIMATED_FLOW = "estimated_flow"
+"""Intermediate of the P-frame network: the (B, 2, H, W) flow its flow network estimated, before coding."""
 
 
 class Coder(Protocol):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..errors import UnknownModelError
-from . import dcvc_dc, sevc
+from . import dcvc_dc, dcvc_fm, sevc
 from .common import Checkpoint, read_official
 
 __all__ = ["convert_official", "read_official", "CONVERTERS"]
 
-CONVERTERS = {"dcvc_dc": dcvc_dc.convert, "sevc": sevc.convert}
+CONVERTERS = {"dcvc_dc": dcvc_dc.convert, "dcvc_fm": dcvc_fm.convert, "sevc": sevc.convert}
 """Registry name -> converter(intra_state, inter_state) -> lvc_zoo state_dict."""
 
 

@@ -5,8 +5,12 @@ from .blocks import (
     ConvFFN,
     DepthConv,
     DepthConvBlock,
+    DualSlopeConvFFN,
+    FFNKind,
     GatedConvFFN,
+    GatedDepthConv,
     ResBlock,
+    ResidualBlockPatchDown,
     ResidualBlockUpsample,
     ResidualBlockWithStride,
     UNet,
@@ -32,6 +36,7 @@ from .contextual import (
     FeatureExtractor,
     ReconGeneration,
     adapt_reference_feature,
+    bottleneck_res_block,
     feature_adaptors,
 )
 from .dpb import DCVCDPB, DPB, FEATURE_REFRESH_INTERVAL
@@ -42,11 +47,15 @@ from .entropy import (
     QScale,
     QuadtreePrior,
     ReferencePriorFusion,
+    SelectedSet,
+    depth_hyper_transforms,
     hyper_transforms,
+    log_linear_q,
     phase_mask,
     quadtree_net,
 )
 from .flow import SpyNet
+from .inter import DCVCInterCodec, QSteps
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
@@ -64,16 +73,16 @@ from .swin import (
 __all__ = [
     "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
-    "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
-    "pad_to_multiple",
+    "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
+    "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple",
     "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
     "QualityEmbedding", "FiLM",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
-    "ContextualDecoder", "ReconGeneration",
+    "ContextualDecoder", "ReconGeneration", "bottleneck_res_block",
     "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
-    "hyper_transforms", "phase_mask", "quadtree_net",
-    "SpyNet", "MvEncoder", "MvDecoder",
+    "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
+    "SpyNet", "MvEncoder", "MvDecoder", "DCVCInterCodec", "QSteps",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

@@ -7,6 +7,8 @@ depthwise unit and `block.1` = the feed-forward unit).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
@@ -17,10 +19,14 @@ __all__ = [
     "subpel_conv1x1",
     "ResidualBlockWithStride",
     "ResidualBlockUpsample",
+    "ResidualBlockPatchDown",
     "ResBlock",
     "DepthConv",
+    "GatedDepthConv",
     "ConvFFN",
     "GatedConvFFN",
+    "DualSlopeConvFFN",
+    "FFNKind",
     "DepthConvBlock",
     "UNet",
     "pad_to_multiple",
@@ -97,6 +103,24 @@ class ResidualBlockUpsample(nn.Module):
         return out + self.upsample(x)
 
 
+class ResidualBlockPatchDown(nn.Module):
+    """2x2 stride-2 patch convolution, then a residual 3x3 conv + 1x1 conv branch (official "ResidualBlockWithStride2").
+
+    (B, in_ch, H, W) -> (B, out_ch, H/2, W/2); the DCVC-FM intra codec's downsampling block.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(in_ch, out_ch, 2, stride=2)
+        self.conv = nn.Sequential(
+            conv3x3(out_ch, out_ch), nn.LeakyReLU(0.01), conv1x1(out_ch, out_ch), nn.LeakyReLU(0.01)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.down(x)
+        return x + self.conv(x)
+
+
 class ResBlock(nn.Module):
     """Pre-activation residual block of the DCVC video networks (shape-preserving).
 
@@ -146,6 +170,27 @@ class DepthConv(nn.Module):
         return self.conv2(self.depth_conv(self.conv1(x))) + identity
 
 
+class GatedDepthConv(nn.Module):
+    """Gated depthwise unit: shortcut + out_conv(depthwise branch * 1x1 branch) (official "DepthConv2").
+
+    The depthwise branch is 1x1 conv in_ch -> out_ch, LeakyReLU, 3x3 depthwise conv; the gate is
+    a 1x1 conv in_ch -> out_ch. (B, in_ch, H, W) -> (B, out_ch, H, W).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, slope: float = 0.01) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(in_ch, out_ch, 1), nn.LeakyReLU(slope), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch)
+        )
+        self.conv2 = nn.Conv2d(in_ch, out_ch, 1)
+        self.out_conv = nn.Conv2d(out_ch, out_ch, 1)
+        self.adaptor = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = self.adaptor(x) if self.adaptor is not None else x
+        return identity + self.out_conv(self.conv1(x) * self.conv2(x))
+
+
 class ConvFFN(nn.Module):
     """Residual 1x1 feed-forward unit: x + act(conv(act(conv(x)))), inner width 2-4x."""
 
@@ -178,49 +223,104 @@ class GatedConvFFN(nn.Module):
         return x + self.conv_out(a * nn.functional.leaky_relu(b, self.slope))
 
 
-class DepthConvBlock(nn.Module):
-    """`DepthConv` followed by a feed-forward unit (`block.0`, `block.1`).
+class DualSlopeConvFFN(nn.Module):
+    """Residual two-branch feed-forward unit: x + conv_out(LeakyReLU_0.1(a) + LeakyReLU_0.01(b)), (a, b) = conv(x).chunk(2).
 
-    Args:
-        gated: use `GatedConvFFN` (the official "DepthConvBlock2", used by the intra codec)
-            instead of `ConvFFN`.
+    The official "ConvFFN3" of DCVC-FM; inner width 2 C.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, gated: bool = False, stride: int = 1) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        ffn = GatedConvFFN(out_ch) if gated else ConvFFN(out_ch)
-        self.block = nn.Sequential(DepthConv(in_ch, out_ch, stride=stride), ffn)
+        inner = channels * 2
+        self.conv = nn.Conv2d(channels, inner * 2, 1)
+        self.conv_out = nn.Conv2d(inner, channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, b = self.conv(x).chunk(2, 1)
+        return x + self.conv_out(nn.functional.leaky_relu(a, 0.1) + nn.functional.leaky_relu(b, 0.01))
+
+
+FFNKind = Literal["conv", "gated", "dual"]
+"""Feed-forward unit of a `DepthConvBlock`: `ConvFFN`, `GatedConvFFN` or `DualSlopeConvFFN`."""
+
+_FFNS: dict[str, type[nn.Module]] = {"conv": ConvFFN, "gated": GatedConvFFN, "dual": DualSlopeConvFFN}
+
+
+class DepthConvBlock(nn.Module):
+    """A depthwise unit followed by a feed-forward unit (`block.0`, `block.1`).
+
+    The official variants: "DepthConvBlock" = defaults; "DepthConvBlock2" = `gated=True`
+    (DCVC-DC / DCVC-FM intra); "DepthConvBlock3" = `gated=True, gated_depth=True` (DCVC-FM
+    intra transforms); "DepthConvBlock4" = `ffn="dual"` (DCVC-FM video).
+
+    Args:
+        gated: use `GatedConvFFN` instead of `ConvFFN` (shorthand for ffn="gated").
+        stride: 2 halves the resolution (plain `DepthConv` only).
+        ffn: the feed-forward unit (`FFNKind`); None = "gated" if `gated` else "conv".
+        gated_depth: use `GatedDepthConv` instead of `DepthConv` as the depthwise unit.
+    """
+
+    def __init__(
+        self, in_ch: int, out_ch: int, gated: bool = False, stride: int = 1, ffn: FFNKind | None = None, gated_depth: bool = False
+    ) -> None:
+        super().__init__()
+        ffn = ffn or ("gated" if gated else "conv")
+        if ffn not in _FFNS:
+            raise ValueError(f"ffn must be one of {list(_FFNS)}, got {ffn!r}")
+        if gated_depth and stride != 1:
+            raise ValueError(f"GatedDepthConv has no stride, got {stride}")
+        depth = GatedDepthConv(in_ch, out_ch) if gated_depth else DepthConv(in_ch, out_ch, stride=stride)
+        self.block = nn.Sequential(depth, _FFNS[ffn](out_ch))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.block(x)
 
 
 class UNet(nn.Module):
-    """Two-level U-Net of `DepthConvBlock`s with max-pool down and sub-pixel up paths.
+    """Two-level U-Net of `DepthConvBlock`s with max-pool (or strided conv) down and sub-pixel up paths.
 
     (B, in_ch, H, W) -> (B, out_ch, H, W); H and W must be even twice over (multiples of 4).
 
     Args:
         channels: widths at 1, 1/2 and 1/4 resolution (official: 32, 64, 128).
         gated: use gated feed-forward units (the intra codec's "UNet2").
+        ffn: the blocks' feed-forward unit (see `DepthConvBlock`); None = by `gated`.
+        strided_down: downsample with learned 2x2 stride-2 convs (`down1`, `down2`; DCVC-FM's
+            intra "UNet") instead of max pooling.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, channels: tuple[int, int, int] = (32, 64, 128), gated: bool = False) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        channels: tuple[int, int, int] = (32, 64, 128),
+        gated: bool = False,
+        ffn: FFNKind | None = None,
+        strided_down: bool = False,
+    ) -> None:
         super().__init__()
         c1, c2, c3 = channels
-        self.max_pool = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv1 = DepthConvBlock(in_ch, c1, gated)
-        self.conv2 = DepthConvBlock(c1, c2, gated)
-        self.conv3 = DepthConvBlock(c2, c3, gated)
-        self.context_refine = nn.Sequential(*(DepthConvBlock(c3, c3, gated) for _ in range(4)))
+
+        def block(i: int, o: int) -> DepthConvBlock:
+            return DepthConvBlock(i, o, gated, ffn=ffn)
+
+        def down(c: int) -> nn.Module:
+            return nn.Conv2d(c, c, 2, stride=2) if strided_down else nn.MaxPool2d(kernel_size=2, stride=2)
+
+        self.down1 = down(c1)
+        self.down2 = down(c2)
+        self.conv1 = block(in_ch, c1)
+        self.conv2 = block(c1, c2)
+        self.conv3 = block(c2, c3)
+        self.context_refine = nn.Sequential(*(block(c3, c3) for _ in range(4)))
         self.up3 = subpel_conv1x1(c3, c2, 2)
-        self.up_conv3 = DepthConvBlock(c2 * 2, c2, gated)
+        self.up_conv3 = block(c2 * 2, c2)
         self.up2 = subpel_conv1x1(c2, c1, 2)
-        self.up_conv2 = DepthConvBlock(c1 * 2, out_ch, gated)
+        self.up_conv2 = block(c1 * 2, out_ch)
 
     def forward(self, x: Tensor) -> Tensor:
         x1 = self.conv1(x)
-        x2 = self.conv2(self.max_pool(x1))
-        x3 = self.context_refine(self.conv3(self.max_pool(x2)))
+        x2 = self.conv2(self.down1(x1))
+        x3 = self.context_refine(self.conv3(self.down2(x2)))
         d3 = self.up_conv3(torch.cat((x2, self.up3(x3)), dim=1))
         return self.up_conv2(torch.cat((x1, self.up2(d3)), dim=1))

@@ -16,12 +16,12 @@ The reference-feature adaptors stay attributes of the P-frame network (official 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from .blocks import ResBlock, UNet, subpel_conv3x3
+from .blocks import FFNKind, ResBlock, UNet, subpel_conv3x3
 from .dpb import DPB
 
 __all__ = [
@@ -32,7 +32,13 @@ __all__ = [
     "ContextualEncoder",
     "ContextualDecoder",
     "ReconGeneration",
+    "bottleneck_res_block",
 ]
+
+
+def bottleneck_res_block(channels: int) -> ResBlock:
+    """DCVC-DC's residual block inside the contextual encoder / decoder (bottleneck, slope 0.1, final activation)."""
+    return ResBlock(channels, slope=0.1, end_with_relu=True, bottleneck=True)
 
 FEATURE_ADAPTOR_CYCLE: tuple[int, ...] = (0, 1, 0, 2)
 """Adaptor applied to the reference feature of the P frame at display index k: CYCLE[k % 4] (DCVC-DC's
@@ -95,14 +101,18 @@ class ContextualEncoder(nn.Module):
     Args:
         c1, c2, c4, c8, c16: widths at 1, 1/2, 1/4, 1/8 and 1/16 resolution; the contexts have
             c1, c2 and c4 channels, q has 2 c2.
+        residual: builds the shape-preserving block after each context merge (channels -> module):
+            `bottleneck_res_block` (DCVC-DC) or a "dual" `DepthConvBlock` (DCVC-FM).
     """
 
-    def __init__(self, c1: int, c2: int, c4: int, c8: int, c16: int) -> None:
+    def __init__(
+        self, c1: int, c2: int, c4: int, c8: int, c16: int, residual: Callable[[int], nn.Module] = bottleneck_res_block
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(c1 + 3, c2, 3, stride=2, padding=1)
-        self.res1 = ResBlock(c2 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
+        self.res1 = residual(c2 * 2)
         self.conv2 = nn.Conv2d(c2 * 2, c4, 3, stride=2, padding=1)
-        self.res2 = ResBlock(c4 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
+        self.res2 = residual(c4 * 2)
         self.conv3 = nn.Conv2d(c4 * 2, c8, 3, stride=2, padding=1)
         self.conv4 = nn.Conv2d(c8, c16, 3, stride=2, padding=1)
 
@@ -120,15 +130,18 @@ class ContextualDecoder(nn.Module):
         c2, c4, c8, c16: widths at 1/2, 1/4, 1/8 and 1/16 resolution; the contexts have c2 and
             c4 channels, q has c2.
         out: channels of the residual feature (official 32).
+        residual: as `ContextualEncoder`'s.
     """
 
-    def __init__(self, c2: int, c4: int, c8: int, c16: int, out: int) -> None:
+    def __init__(
+        self, c2: int, c4: int, c8: int, c16: int, out: int, residual: Callable[[int], nn.Module] = bottleneck_res_block
+    ) -> None:
         super().__init__()
         self.up1 = subpel_conv3x3(c16, c8, 2)
         self.up2 = subpel_conv3x3(c8, c4, 2)
-        self.res1 = ResBlock(c4 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
+        self.res1 = residual(c4 * 2)
         self.up3 = subpel_conv3x3(c4 * 2, c2, 2)
-        self.res2 = ResBlock(c2 * 2, slope=0.1, end_with_relu=True, bottleneck=True)
+        self.res2 = residual(c2 * 2)
         self.up4 = subpel_conv3x3(c2 * 2, out, 2)
 
     def forward(self, y_hat: Tensor, context2: Tensor, context3: Tensor, q: Tensor) -> Tensor:
@@ -144,13 +157,16 @@ class ReconGeneration(nn.Module):
         c1: width at full resolution.
         residual_channels: R, the contextual decoder's output width.
         unet_channels: widths of the two U-Nets at 1, 1/2 and 1/4 resolution.
+        ffn: the U-Nets' feed-forward units ("conv": DCVC-DC, "dual": DCVC-FM).
     """
 
-    def __init__(self, c1: int, residual_channels: int, unet_channels: tuple[int, int, int]) -> None:
+    def __init__(
+        self, c1: int, residual_channels: int, unet_channels: tuple[int, int, int], ffn: FFNKind = "conv"
+    ) -> None:
         super().__init__()
         self.first_conv = nn.Conv2d(residual_channels + c1, c1, 3, stride=1, padding=1)
-        self.unet_1 = UNet(c1, c1, unet_channels)
-        self.unet_2 = UNet(c1, c1, unet_channels)
+        self.unet_1 = UNet(c1, c1, unet_channels, ffn=ffn)
+        self.unet_2 = UNet(c1, c1, unet_channels, ffn=ffn)
         self.recon_conv = nn.Conv2d(c1, 3, 3, stride=1, padding=1)
 
     def forward(self, residual_feature: Tensor, context1: Tensor) -> tuple[Tensor, Tensor]:

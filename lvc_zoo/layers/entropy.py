@@ -14,7 +14,7 @@ hyperprior, the fusion with the previous latent, and DCVC-DC's q-scale variable 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, get_args
 
 import torch
@@ -24,10 +24,11 @@ from torch import Tensor, nn
 from ..coding.distributions import DISTRIBUTIONS, Distribution, at_least_float32, probs_to_bits
 from ..coding.estimate import Coder
 from ..errors import ConfigError
-from .blocks import DepthConvBlock, pad_to_multiple, subpel_conv1x1
+from .blocks import DepthConvBlock, ResidualBlockUpsample, pad_to_multiple, subpel_conv1x1
 
 __all__ = [
     "FactorizedBitEstimator",
+    "SelectedSet",
     "QUADTREE_STEPS",
     "RateMode",
     "RATE_MODES",
@@ -38,36 +39,41 @@ __all__ = [
     "ReferencePriorFusion",
     "QScale",
     "hyper_transforms",
+    "depth_hyper_transforms",
+    "log_linear_q",
 ]
 
 
 class _BitParam(nn.Module):
-    """One elementwise layer of the factorized CDF: t*softplus(h) + b (+ tanh(t)*tanh(a))."""
+    """One elementwise layer of the factorized CDF: t*softplus(h) + b (+ tanh(t)*tanh(a)), `sets` parameter sets."""
 
-    def __init__(self, channels: int, final: bool = False) -> None:
+    def __init__(self, channels: int, final: bool = False, sets: int = 1) -> None:
         super().__init__()
-        self.h = nn.Parameter(torch.empty(1, channels, 1, 1).normal_(0, 0.01))
-        self.b = nn.Parameter(torch.empty(1, channels, 1, 1).normal_(0, 0.01))
-        self.a = None if final else nn.Parameter(torch.empty(1, channels, 1, 1).normal_(0, 0.01))
+        self.h = nn.Parameter(torch.empty(sets, channels, 1, 1).normal_(0, 0.01))
+        self.b = nn.Parameter(torch.empty(sets, channels, 1, 1).normal_(0, 0.01))
+        self.a = None if final else nn.Parameter(torch.empty(sets, channels, 1, 1).normal_(0, 0.01))
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x * F.softplus(self.h) + self.b
-        return x if self.a is None else x + torch.tanh(x) * torch.tanh(self.a)
+    def forward(self, x: Tensor, index: int = 0) -> Tensor:
+        x = x * F.softplus(self.h[index : index + 1]) + self.b[index : index + 1]
+        return x if self.a is None else x + torch.tanh(x) * torch.tanh(self.a[index : index + 1])
 
 
 class FactorizedBitEstimator(nn.Module):
     """Per-channel learned CDF of hyper-latents (Balle et al. 2018, DCVC's BitEstimator).
 
     Four stacked monotone elementwise layers f1..f4; CDF(x) = sigmoid(f4(f3(f2(f1(x))))).
+    With `sets` > 1 every layer holds that many parameter sets (DCVC-FM's intra model: one per
+    q_index) and `select(index)` gives the distribution of one of them.
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, sets: int = 1) -> None:
         super().__init__()
         self.channels = channels
-        self.f1 = _BitParam(channels)
-        self.f2 = _BitParam(channels)
-        self.f3 = _BitParam(channels)
-        self.f4 = _BitParam(channels, final=True)
+        self.sets = sets
+        self.f1 = _BitParam(channels, sets=sets)
+        self.f2 = _BitParam(channels, sets=sets)
+        self.f3 = _BitParam(channels, sets=sets)
+        self.f4 = _BitParam(channels, final=True, sets=sets)
 
     @property
     def device(self) -> torch.device:
@@ -79,15 +85,48 @@ class FactorizedBitEstimator(nn.Module):
         """The parameters' dtype."""
         return self.f1.h.dtype
 
-    def cdf(self, x: Tensor) -> Tensor:
-        """CDF at `x` (B, C, H, W), channel c under channel c's distribution."""
-        return torch.sigmoid(self.f4(self.f3(self.f2(self.f1(x)))))
+    def cdf(self, x: Tensor, index: int = 0) -> Tensor:
+        """CDF at `x` (B, C, H, W), channel c under channel c's distribution of parameter set `index`."""
+        return torch.sigmoid(self.f4(self.f3(self.f2(self.f1(x, index), index), index), index))
 
-    def bits(self, z_hat: Tensor) -> Tensor:
-        """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W), in float32 or wider, autocast or not."""
+    def bits(self, z_hat: Tensor, index: int = 0) -> Tensor:
+        """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W) under set `index`, in float32 or wider."""
         with torch.autocast(z_hat.device.type, enabled=False):
             z_hat = at_least_float32(z_hat)
-            return probs_to_bits(self.cdf(z_hat + 0.5) - self.cdf(z_hat - 0.5))
+            return probs_to_bits(self.cdf(z_hat + 0.5, index) - self.cdf(z_hat - 0.5, index))
+
+    def select(self, index: int) -> "FactorizedBitEstimator | SelectedSet":
+        """The distribution of parameter set `index` (a `FactorizedDistribution`; self when there is one set).
+
+        Raises:
+            ConfigError: `index` is not in 0..sets-1.
+        """
+        if not 0 <= index < self.sets:
+            raise ConfigError(f"parameter set {index} does not exist: this bit estimator has sets 0..{self.sets - 1}.")
+        return self if self.sets == 1 else SelectedSet(self, index)
+
+
+class SelectedSet:
+    """One parameter set of a multi-set `FactorizedBitEstimator`, seen as a `FactorizedDistribution`."""
+
+    def __init__(self, estimator: FactorizedBitEstimator, index: int) -> None:
+        self.estimator = estimator
+        self.index = index
+        self.channels = estimator.channels
+
+    @property
+    def device(self) -> torch.device:
+        return self.estimator.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.estimator.dtype
+
+    def cdf(self, x: Tensor) -> Tensor:
+        return self.estimator.cdf(x, self.index)
+
+    def bits(self, z_hat: Tensor) -> Tensor:
+        return self.estimator.bits(z_hat, self.index)
 
 
 QUADTREE_STEPS: tuple[tuple[int, int, int, int], ...] = ((0, 1, 2, 3), (3, 2, 1, 0), (2, 3, 0, 1), (1, 0, 3, 2))
@@ -248,24 +287,26 @@ class Hyperprior(nn.Module):
         decoder: (B, Cz, h/4, w/4) -> (B, Cp, h, w).
         z_channels: Cz, channels of the factorized bit estimator.
         tag: name under which the coder records z's bits (e.g. "z", "mv_z").
+        sets: parameter sets of the bit estimator (DCVC-FM intra: 64, one per q_index).
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, z_channels: int, tag: str) -> None:
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, z_channels: int, tag: str, sets: int = 1) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
-        self.z_bits = FactorizedBitEstimator(z_channels)
+        self.z_bits = FactorizedBitEstimator(z_channels, sets)
         self.tag = tag
 
-    def code(self, y: Tensor | None, latent_size: tuple[int, int], coder: Coder, batch: int = 1) -> Tensor:
+    def code(self, y: Tensor | None, latent_size: tuple[int, int], coder: Coder, batch: int = 1, index: int = 0) -> Tensor:
         """Code the side information of `y` (None when decoding) with latent size (h, w).
 
-        Returns hyper parameters at the padded latent size (ceil(h/4)*4, ceil(w/4)*4).
+        `index` picks the bit estimator's parameter set. Returns hyper parameters at the
+        padded latent size (ceil(h/4)*4, ceil(w/4)*4).
         """
         h, w = latent_size
         z_shape = (batch, self.z_bits.channels, -(-h // 4), -(-w // 4))
         z = None if y is None else self.encoder(pad_to_multiple(y, 4))
-        z_hat = coder.code_factorized(z, self.z_bits, z_shape, self.tag)
+        z_hat = coder.code_factorized(z, self.z_bits.select(index), z_shape, self.tag)
         return self.decoder(z_hat)
 
     @staticmethod
@@ -314,8 +355,44 @@ class QScale(nn.Module):
 
     def fine(self, q_index: int, levels: int = 64) -> Tensor:
         """(1, C, 1, 1) multiplier at `q_index` of `levels` log-spaced points between the end anchors."""
-        log_lo, log_hi = torch.log(self.scale[0, 0, 0, 0]), torch.log(self.scale[-1, 0, 0, 0])
-        return self.basic * torch.exp(log_lo + (log_hi - log_lo) * q_index / (levels - 1))
+        return self.basic * log_linear_q(self.scale[[0, -1]], q_index, levels)
+
+
+def log_linear_q(ends: Tensor, q_index: int, levels: int = 64) -> Tensor:
+    """Point `q_index` of `levels` log-spaced points from ends[0] to ends[1] (DCVC-FM's q for 64 rates).
+
+    Args:
+        ends: (2, C, 1, 1) lowest-rate and highest-rate scales (C = 1 for a scalar q).
+    Returns: (1, C, 1, 1) exp(log ends[0] + q_index * (log ends[1] - log ends[0]) / (levels - 1)).
+    """
+    low, high = torch.log(ends[0:1]), torch.log(ends[1:2])
+    return torch.exp(low + (high - low) / (levels - 1) * q_index)
+
+
+def depth_hyper_transforms(
+    latent_channels: int, z_channels: int, block: Callable[[int, int], nn.Module]
+) -> tuple[nn.Sequential, nn.Sequential]:
+    """Hyper-encoder and hyper-decoder built around depthwise blocks (DCVC-DC intra, every DCVC-FM hyperprior).
+
+    Encoder: block C -> Cz, two stride-2 3x3 convs; decoder: two sub-pixel residual upsamplers
+    and block Cz -> C.
+
+    Args:
+        latent_channels: channels C of the latent y.
+        z_channels: channels Cz of the hyper-latent z.
+        block: builds a depthwise block (in, out) -> module (e.g. a gated or "dual" `DepthConvBlock`).
+    Returns: encoder (B, C, h, w) -> (B, Cz, h/4, w/4); decoder (B, Cz, h/4, w/4) -> (B, C, h, w).
+    """
+    encoder = nn.Sequential(
+        block(latent_channels, z_channels),
+        nn.Conv2d(z_channels, z_channels, 3, stride=2, padding=1),
+        nn.LeakyReLU(),
+        nn.Conv2d(z_channels, z_channels, 3, stride=2, padding=1),
+    )
+    decoder = nn.Sequential(
+        ResidualBlockUpsample(z_channels, z_channels), ResidualBlockUpsample(z_channels, z_channels), block(z_channels, latent_channels)
+    )
+    return encoder, decoder
 
 
 def hyper_transforms(latent_channels: int, z_channels: int, compact: bool = False) -> tuple[nn.Sequential, nn.Sequential]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -94,11 +96,22 @@ class SpyNet(nn.Module):
     the flow by 2 (doubling it), warps the reference with it and adds its network's update.
 
     Shapes: cur, ref (B, 3, H, W), H and W divisible by 2**levels -> flow (B, 2, H, W) in pixels.
+
+    Args:
+        levels: pyramid levels.
+        channels: hidden widths of each level's network.
+        kernels: kernel size of each level, coarsest first; None = 7 everywhere (DCVC-DC).
+            DCVC-FM uses (7, 7, 5, 5).
     """
 
-    def __init__(self, levels: int = 4, channels: tuple[int, int, int, int] = (32, 64, 32, 16)) -> None:
+    def __init__(
+        self, levels: int = 4, channels: tuple[int, int, int, int] = (32, 64, 32, 16), kernels: Sequence[int] | None = None
+    ) -> None:
         super().__init__()
-        self.levels = nn.ModuleList(FlowLevel(channels) for _ in range(levels))
+        kernels = tuple(kernels) if kernels is not None else (7,) * levels
+        if len(kernels) != levels:
+            raise ValueError(f"SpyNet needs one kernel size per level ({levels}), got {kernels}")
+        self.levels = nn.ModuleList(FlowLevel(channels, kernel) for kernel in kernels)
 
     def forward(self, cur: Tensor, ref: Tensor) -> Tensor:
         curs, refs = [cur], [ref]

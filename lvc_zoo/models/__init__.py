@@ -2,6 +2,10 @@
 
 from .codec import EstimateResult, FrameEstimate, VideoCodec
 from .dcvc_dc import DCVCDC, DCVCDCConfig, DCVCDCTiny
+from .dcvc_fm import DCVCFM, DCVCFMConfig
 from .sevc import SEVC, SEVCConfig
 
-__all__ = ["VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "SEVC", "SEVCConfig"]
+__all__ = [
+    "VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "DCVCFM", "DCVCFMConfig",
+    "SEVC", "SEVCConfig",
+]

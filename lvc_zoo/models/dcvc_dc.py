@@ -14,7 +14,8 @@ the frame's position in a cycle of four (`FEATURE_ADAPTOR_CYCLE` in `lvc_zoo.lay
 a hierarchical quality structure), and the first P frame after an I frame builds it from the
 decoded frame (`feature_adaptor_intra`). Diverse contexts in space: offset-diversity alignment and the
 quadtree-partition entropy model. P-frame latents use Laplace conditionals. The blocks are the
-DCVC family's shared layers (`lvc_zoo.layers.motion`, `.contextual`, `.entropy`, `.dpb`).
+DCVC family's shared layers (`lvc_zoo.layers.motion`, `.contextual`, `.entropy`, `.dpb`); the
+procedure itself is `lvc_zoo.layers.inter.DCVCInterCodec`, shared with DCVC-FM.
 
 Zoo choices: none in the estimation path, which follows the official test loop exactly
 (see `VideoCodec`).
@@ -30,14 +31,12 @@ stage-4 fine-tune does.
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor, nn
+from torch import nn
 
-from ..coding.estimate import Coder, keep_intermediate
 from ..layers import (
-    DCVCDPB,
     ContextualDecoder,
     ContextualEncoder,
+    DCVCInterCodec,
     DepthConvBlock,
     FeatureExtractor,
     Hyperprior,
@@ -46,20 +45,17 @@ from ..layers import (
     MvEncoder,
     OffsetDiversityAlignment,
     QScale,
+    QSteps,
     QuadtreePrior,
     ReconGeneration,
     ReferencePriorFusion,
     SpyNet,
-    adapt_reference_feature,
-    downsample2x,
     feature_adaptors,
     hyper_transforms,
     quadtree_net,
-    warp,
 )
 from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
-from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME
 from .codec import VideoCodec
 from .dcvc_dc_config import DCVCDCConfig
 from .intra import DCVCDCIntra
@@ -110,8 +106,8 @@ def default_recipe() -> TrainingRecipe:
     return TrainingRecipe(stages=default_stages())
 
 
-class DCVCDCInter(nn.Module):
-    """DCVC-DC's P-frame codec (official `DMC`)."""
+class DCVCDCInter(DCVCInterCodec):
+    """DCVC-DC's P-frame codec (official `DMC`): the DCVC family's procedure (`DCVCInterCodec`) with q-scale anchors."""
 
     def __init__(self, cfg: DCVCDCConfig = DCVCDCConfig()) -> None:
         super().__init__()
@@ -154,53 +150,9 @@ class DCVCDCInter(nn.Module):
         self.y_q_enc = QScale(c2 * 2, cfg.anchors)
         self.y_q_dec = QScale(c2, cfg.anchors)
 
-    def start(self, x_hat: Tensor, index: int) -> DCVCDPB:
-        """Buffer after an I frame reconstructed as `x_hat` at display index `index`."""
-        return DCVCDPB.after_intra(x_hat, index)
-
-    def reference_features(self, dpb: DCVCDPB) -> tuple[Tensor, Tensor, Tensor]:
-        """Multi-scale reference features, adapted by the current frame's position in the cycle."""
-        return self.feature_extractor(adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor))
-
-    def motion_compensation(self, dpb: DCVCDPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Temporal contexts at 1, 1/2 and 1/4 resolution from the decoded flow `mv_hat`."""
-        mv2 = downsample2x(mv_hat) / 2
-        mv4 = downsample2x(mv2) / 2
-        ref1, ref2, ref4 = self.reference_features(dpb)
-        aux = torch.cat((warp(ref1, mv_hat), warp(dpb.frame, mv_hat), mv_hat), dim=1)
-        context1 = self.align(ref1, aux, mv_hat)
-        return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
-
-    def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
-        """Code one P frame padded to a multiple of 16 (x is None when decoding).
-
-        Returns the reconstruction clamped to [0, 1] and the next buffer.
-        """
-        batch, _, h, w = dpb.frame.shape
-        latent = (h // 16, w // 16)
-
-        flow = None if x is None else self.flow(x, dpb.frame)
-        mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, self.mv_q_enc(quality))
-        mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
-        mv_params = self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat)
-        mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
-        mv_hat, mv_feature = self.mv_decoder(mv_y_hat, self.mv_q_dec(quality))
-
-        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
-        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
-        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
-        context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
-        y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
-        hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
-        params = self.y_prior_fusion((self.temporal_prior_encoder(context3), hyper), dpb.y_hat)
-        y_hat = self.y_spatial_prior.code(y, params, coder, tag="y")
-
-        residual_feature = self.contextual_decoder(y_hat, context2, context3, self.y_q_dec(quality))
-        feature, x_hat = self.recon_generation(residual_feature, context1)
-        x_hat = x_hat.clamp(0, 1)
-        return x_hat, dpb.advance(
-            frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat, mv_hat=mv_hat
-        )
+    def q_steps(self, quality: int) -> QSteps:
+        """The q-scale anchor `quality` of each of the four q-scales."""
+        return QSteps(self.mv_q_enc(quality), self.mv_q_dec(quality), self.y_q_enc(quality), self.y_q_dec(quality))
 
 
 DCVC_DC_LAMBDAS: tuple[float, ...] = (85.0, 170.0, 380.0, 840.0)

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..coding.estimate import Estimate
+from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Estimate
 from ..errors import ConfigError
 from ..layers import pad_to_multiple
 from .objective import MS_SSIM_MIN_SIDE, distortion, frame_terms, frame_weight, ms_ssim
@@ -56,12 +56,6 @@ __all__ = [
     "LOSS_TERM",
 ]
 
-WARPED_FRAME = "warped_frame"
-"""Intermediate the P-frame network hands an `Estimate` that keeps it: warp(reference, mv_hat)."""
-DECODED_FLOW = "decoded_flow"
-"""Intermediate of the P-frame network: the (B, 2, H, W) flow its motion decoder outputs (mv_hat)."""
-ESTIMATED_FLOW = "estimated_flow"
-"""Intermediate of the P-frame network: the (B, 2, H, W) flow its flow network estimated, before coding."""
 BASE_INPUT = "base_input"
 """Intermediate of a model with a base layer (a lower scalable layer): its (B, 3, h, w) input frame."""
 BASE_FRAME = "base_frame"

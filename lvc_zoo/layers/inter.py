@@ -1,0 +1,111 @@
+"""The P-frame coding procedure of the DCVC family (DCVC-DC, DCVC-FM and the models built on them).
+
+    x, dpb.frame ─► flow ─► mv_encoder ─► mv_hyperprior ─► mv_prior_fusion ─► mv_spatial_prior ─► mv_y_hat
+    mv_y_hat ─► mv_decoder ─► mv_hat ─► motion_compensation (feature_adaptor, feature_extractor,
+        warp, align [offset diversity], context_fusion) ─► ctx1, ctx2, ctx3
+    x, ctx ─► contextual_encoder ─► y ─► hyperprior + temporal_prior_encoder(ctx3) + dpb.y_hat
+        ─► y_prior_fusion ─► y_spatial_prior (quadtree) ─► y_hat
+    y_hat, ctx ─► contextual_decoder ─► recon_generation ─► x_hat, feature ─► next dpb
+
+`DCVCInterCodec` runs this procedure once for every paper; a paper's P-frame network subclasses
+it, builds the modules above under these attribute names (the official key names map onto them)
+and says how a quality becomes the four q multipliers (`q_steps`) and which reference-feature
+adaptor each frame position uses (`feature_adaptor_cycle`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Coder, keep_intermediate
+from .alignment import downsample2x, warp
+from .contextual import FEATURE_ADAPTOR_CYCLE, adapt_reference_feature
+from .dpb import DCVCDPB
+from .entropy import Hyperprior
+
+__all__ = ["QSteps", "DCVCInterCodec"]
+
+
+class QSteps(NamedTuple):
+    """The four variable-rate multipliers of a DCVC P frame at one quality, each (1, C, 1, 1) or (1, 1, 1, 1)."""
+
+    mv_enc: Tensor
+    """Multiplies the motion encoder's 1/2-res features."""
+    mv_dec: Tensor
+    """Multiplies the motion decoder's 1/2-res features."""
+    y_enc: Tensor
+    """Multiplies the contextual encoder's 1/2-res features."""
+    y_dec: Tensor
+    """Multiplies the contextual decoder's 1/2-res features."""
+
+
+class DCVCInterCodec(nn.Module):
+    """Base of the DCVC family's P-frame networks: the coding procedure of the module docstring.
+
+    Subclasses set the modules it names in `__init__` and implement `q_steps`.
+    """
+
+    feature_adaptor_cycle: ClassVar[tuple[int, ...]] = FEATURE_ADAPTOR_CYCLE
+    """Adaptor index applied to the reference feature of the P frame at display index k: cycle[k % len(cycle)]."""
+
+    def q_steps(self, quality: int) -> QSteps:
+        """The q multipliers at `quality`."""
+        raise NotImplementedError(f"{type(self).__name__} must say how a quality becomes its q multipliers (q_steps).")
+
+    def start(self, x_hat: Tensor, index: int) -> DCVCDPB:
+        """Buffer after an I frame reconstructed as `x_hat` at display index `index`."""
+        return DCVCDPB.after_intra(x_hat, index)
+
+    def reference_features(self, dpb: DCVCDPB) -> tuple[Tensor, Tensor, Tensor]:
+        """Multi-scale reference features, adapted by the current frame's position in the cycle."""
+        feature = adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor, self.feature_adaptor_cycle)
+        return self.feature_extractor(feature)
+
+    def motion_compensation(self, dpb: DCVCDPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Temporal contexts at 1, 1/2 and 1/4 resolution from the decoded flow `mv_hat`."""
+        mv2 = downsample2x(mv_hat) / 2
+        mv4 = downsample2x(mv2) / 2
+        ref1, ref2, ref4 = self.reference_features(dpb)
+        aux = torch.cat((warp(ref1, mv_hat), warp(dpb.frame, mv_hat), mv_hat), dim=1)
+        context1 = self.align(ref1, aux, mv_hat)
+        return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
+
+    def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
+        """Code one P frame padded to a multiple of 16 (x is None when decoding).
+
+        Args:
+            x: (B, 3, H, W) frame, or None.
+            dpb: the buffer after the previous frame.
+            quality: what `q_steps` takes.
+            coder: `Estimate` or an entropy coder.
+        Returns: the reconstruction clamped to [0, 1] and the next buffer.
+        """
+        batch, _, h, w = dpb.frame.shape
+        latent = (h // 16, w // 16)
+        q = self.q_steps(quality)
+
+        flow = None if x is None else self.flow(x, dpb.frame)
+        mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, q.mv_enc)
+        mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
+        mv_params = self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat)
+        mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
+        mv_hat, mv_feature = self.mv_decoder(mv_y_hat, q.mv_dec)
+
+        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
+        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
+        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
+        context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
+        y = None if x is None else self.contextual_encoder(x, context1, context2, context3, q.y_enc)
+        hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
+        params = self.y_prior_fusion((self.temporal_prior_encoder(context3), hyper), dpb.y_hat)
+        y_hat = self.y_spatial_prior.code(y, params, coder, tag="y")
+
+        residual_feature = self.contextual_decoder(y_hat, context2, context3, q.y_dec)
+        feature, x_hat = self.recon_generation(residual_feature, context1)
+        x_hat = x_hat.clamp(0, 1)
+        return x_hat, dpb.advance(
+            frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat, mv_hat=mv_hat
+        )
