@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, SEVC, DCVCDCConfig, DCVCDCTiny, SEVCConfig, VideoCodec
+from .models import DCVCDC, DCVCLCG, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCLCGConfig, SEVCConfig, VideoCodec
 from .models.codec import require_quality
 from .rate import RateSpec
 
@@ -114,6 +114,25 @@ MODELS: tuple[ModelSpec, ...] = (
         description=(
             "DCVC-DC: conditional coding with offset-diversity alignment, hierarchical "
             "quality structure and quadtree entropy model; variable rate by q-scale anchors."
+        ),
+    ),
+    ModelSpec(
+        name="dcvc_lcg",
+        builder=DCVCLCG,
+        config=DCVCLCGConfig(),
+        aliases=("dcvc-lcg",),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper=(
+            "Qi, Jia, Li, Li, Li, Lu. Long-Term Temporal Context Gathering for Neural Video Compression. "
+            "ECCV 2024 (zoo design after the abstract)."
+        ),
+        licence="MIT",
+        description=(
+            "DCVC-LCG (zoo design): DCVC-FM plus a long-term reference feature searched by k-means "
+            "clustering and intra-cluster attention, fused into the short-term reference feature, and the "
+            "q_index as an extra entropy-model prior; variable rate by q_index 0..63."
         ),
     ),
     ModelSpec(

@@ -186,7 +186,7 @@ class ClusteredAttention(nn.Module):
                 f"got grid={grid}, iterations={iterations}, max_keys={max_keys}, chunk={chunk}."
             )
         self.heads, self.grid, self.iterations, self.max_keys, self.chunk = heads, tuple(grid), iterations, max_keys, chunk
-        self.temperature = nn.Parameter(torch.tensor(float(temperature)))
+        self.temperature = nn.Parameter(torch.tensor([float(temperature)]))  # (1,): checkpoints hash no 0-dim tensors
         self.null_key = nn.Parameter(torch.zeros(heads, key_channels // heads))
         self.null_value = nn.Parameter(torch.zeros(heads, value_channels // heads))
 

@@ -75,6 +75,10 @@ class LongTermMemory(nn.Module):
         self.candidate = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), DepthConvBlock(channels, channels))
         nn.init.constant_(self.update_gate.bias, -2.0)
 
+    def restarts(self, memory: Tensor | None, rebuilt: bool) -> bool:
+        """Whether the memory restarts from S: after an I frame, and in "anchor" mode at every rebuilt feature."""
+        return memory is None or (self.mode == "anchor" and rebuilt)
+
     def forward(self, memory: Tensor | None, short: Tensor, rebuilt: bool) -> Tensor:
         """The memory for the current frame.
 
@@ -84,7 +88,7 @@ class LongTermMemory(nn.Module):
             rebuilt: whether S was rebuilt from the decoded frame (I frame or refresh).
         Returns: (B, C, h, w) the updated L.
         """
-        if memory is None or (self.mode == "anchor" and rebuilt):
+        if self.restarts(memory, rebuilt):
             return short
         if self.mode == "anchor":
             return memory
