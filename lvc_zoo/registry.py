@@ -15,7 +15,18 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, DCVCLCG, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCLCGConfig, SEVCConfig, VideoCodec
+from .models import (
+    DCVCDC,
+    DCVCFM,
+    DCVCLCG,
+    SEVC,
+    DCVCDCConfig,
+    DCVCDCTiny,
+    DCVCFMConfig,
+    DCVCLCGConfig,
+    SEVCConfig,
+    VideoCodec,
+)
 from .models.codec import require_quality
 from .rate import RateSpec
 
@@ -114,6 +125,21 @@ MODELS: tuple[ModelSpec, ...] = (
         description=(
             "DCVC-DC: conditional coding with offset-diversity alignment, hierarchical "
             "quality structure and quadtree entropy model; variable rate by q-scale anchors."
+        ),
+    ),
+    ModelSpec(
+        name="dcvc_fm",
+        builder=DCVCFM,
+        config=DCVCFMConfig(),
+        aliases=("dcvc-fm",),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper="Li, Li, Lu. Neural Video Compression with Feature Modulation. CVPR 2024.",
+        licence="MIT",
+        description=(
+            "DCVC-FM: one model for 64 rates (q_index 0..63) by feature modulation, reference-feature "
+            "refresh every 32 frames for long sequences; codes BT.709 YCbCr 4:4:4 inside an RGB API."
         ),
     ),
     ModelSpec(
