@@ -31,13 +31,10 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..layers import FiLM, QualityEmbedding
-from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
-from .codec import VideoCodec
 from .dcvc_fm import DCVCFM, DCVCFMInter
 from .dcvc_fm_config import DCVCFMConfig
 from .dcvc_lcg_modules import LCGDPB, LongTermContextGathering, LongTermMemory
-from .intra import DCVCFMIntra
 
 __all__ = ["DCVCLCG", "DCVCLCGConfig", "DCVCLCGInter", "LCG_PARAMETERS", "default_stages"]
 
@@ -161,11 +158,7 @@ class DCVCLCG(DCVCFM):
     config_class = DCVCLCGConfig
     initialisable_from = ("dcvc_fm",)
     parameter_groups = {**DCVCFM.parameter_groups, "lcg": LCG_PARAMETERS}
-
-    @classmethod
-    def rate_for(cls, config: DCVCLCGConfig) -> RateSpec:
-        """DCVC-FM's q_index rate."""
-        return DCVCFM.rate_for(config)
+    inter_network = DCVCLCGInter
 
     def __init__(
         self,
@@ -173,14 +166,4 @@ class DCVCLCG(DCVCFM):
         recipe: TrainingRecipe | None = None,
         init_from: str | None = None,
     ) -> None:
-        config = config or DCVCLCGConfig()
-        VideoCodec.__init__(  # DCVC-FM's construction with the LCG P-frame network
-            self,
-            intra=DCVCFMIntra(config),
-            inter=DCVCLCGInter(config),
-            rate=self.rate_for(config),
-            padding_multiple=16,
-            config=config,
-            recipe=recipe or TrainingRecipe(stages=default_stages()),
-            init_from=init_from,
-        )
+        super().__init__(config or DCVCLCGConfig(), recipe or TrainingRecipe(stages=default_stages()), init_from)
