@@ -25,15 +25,27 @@ COMPONENTS = ("y", "z", "mv_y", "mv_z")
 
 _MODELS: dict[tuple[str, str], VideoCodec] = {}
 """Converted full-width models by (model, spec variant), built once per session (each takes seconds)."""
+_OFFICIAL: dict[tuple[Path, bool], tuple[dict[str, Tensor], dict[str, Tensor]]] = {}
+"""Official-format (intra, inter) state_dicts by (reference folder, ladder), built once per session."""
+
+
+def official_state_dicts(refgen: ModuleType, folder: Path, ladder: bool = False) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The refgen (intra, inter) state_dicts of the plain or ladder spec in `folder`, as tensors (read-only: shared)."""
+    key = (folder, ladder)
+    if key not in _OFFICIAL:
+        suffix = "_ladder" if ladder else ""
+        _OFFICIAL[key] = tuple(  # type: ignore[assignment]
+            {k: torch.as_tensor(v) for k, v in refgen.state_dict_from_spec(folder / f"spec_{part}{suffix}.json").items()}
+            for part in ("i", "p")
+        )
+    return _OFFICIAL[key]
 
 
 def converted_model(name: str, refgen: ModuleType, folder: Path, ladder: bool) -> VideoCodec:
     """Model `name` with the refgen weights of the plain or ladder spec, converted and loaded strict."""
     key = (name, "ladder" if ladder else "plain")
     if key not in _MODELS:
-        suffix = "_ladder" if ladder else ""
-        intra = refgen.state_dict_from_spec(folder / f"spec_i{suffix}.json")
-        inter = refgen.state_dict_from_spec(folder / f"spec_p{suffix}.json")
+        intra, inter = official_state_dicts(refgen, folder, ladder)
         model = lvc_zoo.load(name, pretrained=False)
         model.load_state_dict(lvc_zoo.convert_official(name, intra=intra, inter=inter), strict=True)
         _MODELS[key] = model.eval()

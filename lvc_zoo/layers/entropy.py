@@ -330,6 +330,22 @@ class ReferencePriorFusion(nn.Module):
         self.with_ref = with_ref
         self.fuse = fuse
 
+    @classmethod
+    def depthwise(cls, params: int, ref: int, hidden: int, out: int) -> "ReferencePriorFusion":
+        """The DCVC P-frame form: `DepthConvBlock`s params -> hidden (or params + ref -> hidden), then hidden -> out -> out.
+
+        Args:
+            params: channels of the concatenated prior parameters.
+            ref: channels of the reference latent.
+            hidden: width after the adaptor.
+            out: channels of the fused parameters.
+        """
+        return cls(
+            without_ref=DepthConvBlock(params, hidden),
+            with_ref=DepthConvBlock(params + ref, hidden),
+            fuse=nn.Sequential(DepthConvBlock(hidden, out), DepthConvBlock(out, out)),
+        )
+
     def forward(self, params: Sequence[Tensor], ref: Tensor | None) -> Tensor:
         if ref is None:
             return self.fuse(self.without_ref(torch.cat(tuple(params), dim=1)))

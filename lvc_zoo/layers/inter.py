@@ -22,8 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Coder, keep_intermediate
-from .alignment import downsample2x, warp
-from .contextual import FEATURE_ADAPTOR_CYCLE, adapt_reference_feature
+from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, warp
+from .contextual import FEATURE_ADAPTOR_CYCLE, FeatureExtractor, adapt_reference_feature, feature_adaptors
 from .dpb import DCVCDPB
 from .entropy import Hyperprior
 
@@ -46,11 +46,27 @@ class QSteps(NamedTuple):
 class DCVCInterCodec(nn.Module):
     """Base of the DCVC family's P-frame networks: the coding procedure of the module docstring.
 
-    Subclasses set the modules it names in `__init__` and implement `q_steps`.
+    Subclasses set the modules it names in `__init__` (the temporal-context ones with
+    `add_context_modules`) and implement `q_steps`.
     """
 
     feature_adaptor_cycle: ClassVar[tuple[int, ...]] = FEATURE_ADAPTOR_CYCLE
     """Adaptor index applied to the reference feature of the P frame at display index k: cycle[k % len(cycle)]."""
+
+    def add_context_modules(self, c1: int, c2: int, c4: int, groups: int, offsets: int, max_residual: float) -> None:
+        """Set the temporal-context modules every DCVC P frame shares: reference-feature adaptors,
+        feature extractor, offset-diversity alignment (hidden width c2) and multi-scale fusion."""
+        self.feature_adaptor_intra, self.feature_adaptor = feature_adaptors(c1)
+        self.feature_extractor = FeatureExtractor(c1, c2, c4)
+        self.align = OffsetDiversityAlignment(c1, c1 + 3 + 2, c2, groups, offsets, max_residual)
+        self.context_fusion = MultiScaleContextFusion(c1, c2, c4)
+
+    @staticmethod
+    def temporal_prior(c4: int, c8: int, c16: int) -> nn.Sequential:
+        """The temporal prior encoder: context3 (B, c4, H/4, W/4) -> (B, c16, H/16, W/16)."""
+        return nn.Sequential(
+            nn.Conv2d(c4, c8, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(c8, c16, 3, stride=2, padding=1)
+        )
 
     def q_steps(self, quality: int) -> QSteps:
         """The q multipliers at `quality`."""

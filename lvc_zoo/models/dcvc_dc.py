@@ -1,21 +1,17 @@
 """DCVC-DC: Neural Video Compression with Diverse Contexts (Li, Li, Lu, CVPR 2023).
 
-The P-frame codec of the framework figure (Fig. 2 of the paper):
-
-    x, dpb.frame ─► flow ─► mv_encoder ─► mv_hyperprior ─► mv_prior_fusion ─► mv_spatial_prior ─► mv_y_hat
-    mv_y_hat ─► mv_decoder ─► mv_hat ─► motion_compensation (feature_adaptor, feature_extractor,
-        warp, align [offset diversity], context_fusion) ─► ctx1, ctx2, ctx3
-    x, ctx ─► contextual_encoder ─► y ─► hyperprior + temporal_prior_encoder(ctx3) + dpb.y_hat
-        ─► y_prior_fusion ─► y_spatial_prior (quadtree) ─► y_hat
-    y_hat, ctx ─► contextual_decoder ─► recon_generation ─► x_hat, feature ─► next dpb
+The P-frame codec of the framework figure (Fig. 2 of the paper) is the DCVC family's coding
+procedure, `lvc_zoo.layers.inter.DCVCInterCodec` (its docstring draws the data flow):
+motion estimation and coding, motion compensation into three contexts, contextual coding of y
+with a hyperprior, temporal and reference-latent priors and the quadtree prior, reconstruction.
 
 Diverse contexts in time: the reference feature passes one of three 1x1 adaptors chosen by
 the frame's position in a cycle of four (`FEATURE_ADAPTOR_CYCLE` in `lvc_zoo.layers.contextual`,
 a hierarchical quality structure), and the first P frame after an I frame builds it from the
 decoded frame (`feature_adaptor_intra`). Diverse contexts in space: offset-diversity alignment and the
 quadtree-partition entropy model. P-frame latents use Laplace conditionals. The blocks are the
-DCVC family's shared layers (`lvc_zoo.layers.motion`, `.contextual`, `.entropy`, `.dpb`); the
-procedure itself is `lvc_zoo.layers.inter.DCVCInterCodec`, shared with DCVC-FM.
+DCVC family's shared layers (`lvc_zoo.layers.motion`, `.contextual`, `.entropy`, `.dpb`, `.inter`,
+the last shared with DCVC-FM).
 
 Zoo choices: none in the estimation path, which follows the official test loop exactly
 (see `VideoCodec`).
@@ -31,26 +27,20 @@ stage-4 fine-tune does.
 
 from __future__ import annotations
 
-from torch import nn
 
 from ..layers import (
     ContextualDecoder,
     ContextualEncoder,
     DCVCInterCodec,
-    DepthConvBlock,
-    FeatureExtractor,
     Hyperprior,
-    MultiScaleContextFusion,
     MvDecoder,
     MvEncoder,
-    OffsetDiversityAlignment,
     QScale,
     QSteps,
     QuadtreePrior,
     ReconGeneration,
     ReferencePriorFusion,
     SpyNet,
-    feature_adaptors,
     hyper_transforms,
     quadtree_net,
 )
@@ -116,31 +106,16 @@ class DCVCDCInter(DCVCInterCodec):
 
         self.mv_encoder = MvEncoder(mv)
         self.mv_hyperprior = Hyperprior(*hyper_transforms(mv, cfg.mv_hyper_channels), cfg.mv_hyper_channels, tag="mv_z")
-        self.mv_prior_fusion = ReferencePriorFusion(
-            without_ref=DepthConvBlock(mv, mv * 2),
-            with_ref=DepthConvBlock(mv * 2, mv * 2),
-            fuse=nn.Sequential(DepthConvBlock(mv * 2, mv * 3), DepthConvBlock(mv * 3, mv * 3)),
-        )
+        self.mv_prior_fusion = ReferencePriorFusion.depthwise(mv, mv, mv * 2, mv * 3)
         self.mv_spatial_prior = QuadtreePrior(mv, quadtree_net(mv), distribution="laplace")
         self.mv_decoder = MvDecoder(mv)
 
-        self.feature_adaptor_intra, self.feature_adaptor = feature_adaptors(c1)
-        self.feature_extractor = FeatureExtractor(c1, c2, c4)
-        self.align = OffsetDiversityAlignment(
-            c1, c1 + 3 + 2, c2, cfg.align_groups, cfg.align_offsets, cfg.align_max_residual
-        )
-        self.context_fusion = MultiScaleContextFusion(c1, c2, c4)
+        self.add_context_modules(c1, c2, c4, cfg.align_groups, cfg.align_offsets, cfg.align_max_residual)
 
         self.contextual_encoder = ContextualEncoder(c1, c2, c4, c8, c16)
         self.hyperprior = Hyperprior(*hyper_transforms(c16, c16, compact=True), c16, tag="z")
-        self.temporal_prior_encoder = nn.Sequential(
-            nn.Conv2d(c4, c8, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(c8, c16, 3, stride=2, padding=1)
-        )
-        self.y_prior_fusion = ReferencePriorFusion(
-            without_ref=DepthConvBlock(c16 * 2, c16 * 3),
-            with_ref=DepthConvBlock(c16 * 3, c16 * 3),
-            fuse=nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3)),
-        )
+        self.temporal_prior_encoder = self.temporal_prior(c4, c8, c16)
+        self.y_prior_fusion = ReferencePriorFusion.depthwise(c16 * 2, c16, c16 * 3, c16 * 3)
         self.y_spatial_prior = QuadtreePrior(c16, quadtree_net(c16), distribution="laplace")
         self.contextual_decoder = ContextualDecoder(c2, c4, c8, c16, cfg.residual_channels)
         self.recon_generation = ReconGeneration(c1, cfg.residual_channels, cfg.unet_channels)

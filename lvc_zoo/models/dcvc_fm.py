@@ -41,19 +41,15 @@ from ..layers import (
     DCVCDPB,
     DCVCInterCodec,
     DepthConvBlock,
-    FeatureExtractor,
     Hyperprior,
-    MultiScaleContextFusion,
     MvDecoder,
     MvEncoder,
-    OffsetDiversityAlignment,
     QSteps,
     QuadtreePrior,
     ReconGeneration,
     ReferencePriorFusion,
     SpyNet,
     depth_hyper_transforms,
-    feature_adaptors,
     log_linear_q,
     quadtree_net,
 )
@@ -110,32 +106,17 @@ class DCVCFMInter(DCVCInterCodec):
 
         self.mv_encoder = MvEncoder(mv, dual)
         self.mv_hyperprior = Hyperprior(*depth_hyper_transforms(mv, cfg.mv_z_channels, dual), cfg.mv_z_channels, tag="mv_z")
-        self.mv_prior_fusion = ReferencePriorFusion(
-            without_ref=DepthConvBlock(mv, mv * 2),
-            with_ref=DepthConvBlock(mv * 2, mv * 2),
-            fuse=nn.Sequential(DepthConvBlock(mv * 2, mv * 3), DepthConvBlock(mv * 3, mv * 3)),
-        )
+        self.mv_prior_fusion = ReferencePriorFusion.depthwise(mv, mv, mv * 2, mv * 3)
         self.mv_spatial_prior = QuadtreePrior(mv, quadtree_net(mv), distribution="laplace", rate_mode="reciprocal")
         self.mv_decoder = MvDecoder(mv, dual)
 
-        self.feature_adaptor_intra, self.feature_adaptor = feature_adaptors(c1)
-        self.feature_extractor = FeatureExtractor(c1, c2, c4)
-        self.align = OffsetDiversityAlignment(
-            c1, c1 + 3 + 2, c2, cfg.align_groups, cfg.align_offsets, cfg.align_max_residual
-        )
-        self.context_fusion = MultiScaleContextFusion(c1, c2, c4)
+        self.add_context_modules(c1, c2, c4, cfg.align_groups, cfg.align_offsets, cfg.align_max_residual)
 
         residual = lambda channels: dual(channels, channels)  # noqa: E731
         self.contextual_encoder = ContextualEncoder(c1, c2, c4, c8, c16, residual)
         self.hyperprior = Hyperprior(*depth_hyper_transforms(c16, cfg.z_channels, dual), cfg.z_channels, tag="z")
-        self.temporal_prior_encoder = nn.Sequential(
-            nn.Conv2d(c4, c8, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(c8, c16, 3, stride=2, padding=1)
-        )
-        self.y_prior_fusion = ReferencePriorFusion(
-            without_ref=DepthConvBlock(c16 * 2, c16 * 3),
-            with_ref=DepthConvBlock(c16 * 3, c16 * 3),
-            fuse=nn.Sequential(DepthConvBlock(c16 * 3, c16 * 3), DepthConvBlock(c16 * 3, c16 * 3)),
-        )
+        self.temporal_prior_encoder = self.temporal_prior(c4, c8, c16)
+        self.y_prior_fusion = ReferencePriorFusion.depthwise(c16 * 2, c16, c16 * 3, c16 * 3)
         self.y_spatial_prior = QuadtreePrior(c16, quadtree_net(c16), distribution="laplace", rate_mode="reciprocal")
         self.contextual_decoder = ContextualDecoder(c2, c4, c8, c16, cfg.residual_channels, residual)
         self.recon_generation = ReconGeneration(c1, cfg.residual_channels, cfg.unet_channels, ffn="dual")

@@ -168,7 +168,8 @@ class DCVCFMIntra(nn.Module):
         Returns: (B, 3, H, W) reconstruction before the clamp to [0, 1].
         """
         latent = (size[0] // 16, size[1] // 16)
-        q_enc, q_dec = self.q_scale_enc[quality : quality + 1], self.q_scale_dec[quality : quality + 1]
+        row = torch.tensor([quality], device=self.q_scale_enc.device)
+        q_enc, q_dec = self.q_scale_enc.index_select(0, row), self.q_scale_dec.index_select(0, row)  # (1, C1, 1, 1) copies
         y = None if x is None else self.enc(x, q_enc)
         batch = 1 if x is None else x.shape[0]
         params = self.prior_fusion(self.hyperprior.code(y, latent, coder, batch, index=quality))
