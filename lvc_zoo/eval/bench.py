@@ -36,7 +36,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -241,7 +240,7 @@ def _count_three_frames(
     """Code I, P, P frames of random content; MACs of the I frame and of the last P frame."""
     padded = codec.padded_size(height, width)
     device = codec.device
-    with torch.inference_mode(), _frozen(codec):
+    with torch.inference_mode():
         frames = [torch.rand(1, 3, *padded, device=device) for _ in range(3)]
         with FlopCounterMode(display=False) as intra_counter:
             x_hat = codec.intra.code(frames[0], padded, quality, Estimate("round"))
@@ -255,21 +254,6 @@ def _count_three_frames(
         if name != "Global" and "." not in name
     }
     return intra_counter.get_total_flops() // 2, inter_counter.get_total_flops() // 2, by_module, padded
-
-
-@contextmanager
-def _frozen(codec: VideoCodec) -> Iterator[None]:
-    """Parameters without requires_grad for the duration: FlopCounterMode's module tracker hooks
-    the backward of every argument that requires grad, which fails for a parameter handed to a
-    submodule as an argument (DCVC-FM's q tables) under inference mode."""
-    trainable = [p for p in codec.parameters() if p.requires_grad]
-    for parameter in trainable:
-        parameter.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for parameter in trainable:
-            parameter.requires_grad_(True)
 
 
 # ----------------------------------------------------------------------------- timing

@@ -136,12 +136,11 @@ def test_macs_fall_back_to_real_tensors_when_fake_ones_fail(monkeypatch: pytest.
     assert (fallback.i_frame, fallback.p_frame) == (real.i_frame, real.p_frame)
 
 
-def test_macs_of_a_model_that_hands_parameters_to_submodules() -> None:
-    """DCVC-FM (here inside DCVC-LCG) passes its q tables to submodules as arguments."""
-    lcg = DCVCLCG(DCVCLCGConfig.small()).eval()
-    macs = count_macs(lcg, 64, 64, fake=False)
-    assert macs.p_frame_by_module["LongTermContextGathering"] > 0 and macs.i_frame > 0
-    assert all(p.requires_grad for p in lcg.parameters())  # restored after counting
+def test_macs_of_a_data_dependent_search_are_counted_on_real_tensors() -> None:
+    """DCVC-LCG's clustering has data-dependent shapes: the counter falls back to real tensors and sees the search."""
+    macs = count_macs(DCVCLCG(DCVCLCGConfig.small()).eval(), 64, 64)
+    assert "fake tensors failed" in macs.method and macs.i_frame > 0
+    assert macs.p_frame_by_module["LongTermContextGathering"] > 0 and macs.p_frame_by_module["LongTermMemory"] > 0
 
 
 def test_bench_api_returns_a_result_the_table_shows() -> None:
