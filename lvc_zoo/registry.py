@@ -16,7 +16,19 @@ from typing import Any
 
 from .errors import ConfigError, UnknownModelError
 from .models import (
-    DCVCDC, DCVCFM, LSTVC, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCFMConfig, LSTVCConfig, LSTVCPlus, SEVCConfig, VideoCodec,
+    DCVCDC,
+    DCVCFM,
+    DCVCLCG,
+    LSTVC,
+    SEVC,
+    DCVCDCConfig,
+    DCVCDCTiny,
+    DCVCFMConfig,
+    DCVCLCGConfig,
+    LSTVCConfig,
+    LSTVCPlus,
+    SEVCConfig,
+    VideoCodec,
 )
 from .models.codec import require_quality
 from .rate import RateSpec
@@ -135,6 +147,25 @@ MODELS: tuple[ModelSpec, ...] = (
         description=(
             "DCVC-FM: one model for 64 rates (q_index 0..63) by feature modulation, reference-feature "
             "refresh every 32 frames for long sequences; codes BT.709 YCbCr 4:4:4 inside an RGB API."
+        ),
+    ),
+    ModelSpec(
+        name="dcvc_lcg",
+        builder=DCVCLCG,
+        config=DCVCLCGConfig(),
+        aliases=("dcvc-lcg",),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper=(
+            "Qi, Jia, Li, Li, Li, Lu. Long-Term Temporal Context Gathering for Neural Video Compression. "
+            "ECCV 2024 (zoo design after the abstract)."
+        ),
+        licence="MIT",
+        description=(
+            "DCVC-LCG (zoo design): DCVC-FM plus a long-term reference feature searched by k-means "
+            "clustering and intra-cluster attention, fused into the short-term reference feature, and the "
+            "q_index as an extra entropy-model prior; variable rate by q_index 0..63."
         ),
     ),
     ModelSpec(

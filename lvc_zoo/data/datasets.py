@@ -267,7 +267,7 @@ class VideoFolder(ClipDataset):
         if not isinstance(val_fraction, (int, float)) or not 0 <= val_fraction < 1:
             raise InputError(f"val_fraction must be in [0, 1), got {val_fraction!r}.")
         if not root.is_dir():
-            raise InputError(f"{root} is not a folder: pass the folder that holds the {self.kind}.")
+            raise InputError(f"{root} is not a folder: put the {self.kind} there, or point --data.root at their folder.")
         videos = self.find_videos(root)
         if not videos:
             raise InputError(f"{root} holds no {self.kind}: nothing to train on.")

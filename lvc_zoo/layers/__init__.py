@@ -28,6 +28,15 @@ from .blocks import (
     subpel_conv1x1,
     subpel_conv3x3,
 )
+from .clustering import (
+    ClusteredAttention,
+    grid_centres,
+    hard_assign,
+    intra_cluster_attention,
+    select_cluster_keys,
+    soft_kmeans,
+)
+from .conditioning import FiLM, QualityEmbedding
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
     ContextualDecoder,
@@ -76,6 +85,8 @@ __all__ = [
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
     "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple",
+    "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
+    "QualityEmbedding", "FiLM",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration", "bottleneck_res_block",
     "DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL", "PRIOR_SCALE", "TemporalPrior",

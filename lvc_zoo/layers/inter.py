@@ -10,12 +10,13 @@
 `DCVCInterCodec` runs this procedure once for every paper; a paper's P-frame network subclasses
 it, builds the modules above under these attribute names (the official key names map onto them)
 and says how a quality becomes the four q multipliers (`q_steps`) and which reference-feature
-adaptor each frame position uses (`feature_adaptor_cycle`).
+adaptor each frame position uses (`feature_adaptor_cycle`). Two hooks let a model built on them
+add references (`references`) and condition the entropy parameters (`modulate_prior`).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -80,11 +81,28 @@ class DCVCInterCodec(nn.Module):
         feature = adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor, self.feature_adaptor_cycle)
         return self.feature_extractor(feature)
 
-    def motion_compensation(self, dpb: DCVCDPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Temporal contexts at 1, 1/2 and 1/4 resolution from the decoded flow `mv_hat`."""
+    def references(self, dpb: DCVCDPB) -> tuple[tuple[Tensor, Tensor, Tensor], dict[str, Any]]:
+        """The reference features the contexts warp, and the buffer fields coding them renews.
+
+        Here `reference_features` and nothing renewed; a model with more references (DCVC-LCG's
+        long-term memory) refines the features and returns its renewed fields for the next buffer.
+        """
+        return self.reference_features(dpb), {}
+
+    def modulate_prior(self, params: Tensor, quality: int, tag: str) -> Tensor:
+        """The entropy parameters of latent `tag` ("mv_y" or "y") before the spatial prior; unchanged here.
+
+        A model conditioning its entropy model on more (DCVC-LCG: the q_index) changes them here.
+        """
+        return params
+
+    def motion_compensation(
+        self, references: tuple[Tensor, Tensor, Tensor], dpb: DCVCDPB, mv_hat: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Temporal contexts at 1, 1/2 and 1/4 resolution from the `references` and the decoded flow `mv_hat`."""
         mv2 = downsample2x(mv_hat) / 2
         mv4 = downsample2x(mv2) / 2
-        ref1, ref2, ref4 = self.reference_features(dpb)
+        ref1, ref2, ref4 = references
         aux = torch.cat((warp(ref1, mv_hat), warp(dpb.frame, mv_hat), mv_hat), dim=1)
         context1 = self.align(ref1, aux, mv_hat)
         return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
@@ -106,22 +124,24 @@ class DCVCInterCodec(nn.Module):
         flow = None if x is None else self.flow(x, dpb.frame)
         mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, q.mv_enc)
         mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
-        mv_params = self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat)
+        mv_params = self.modulate_prior(self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat), quality, "mv_y")
         mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
         mv_hat, mv_feature = self.mv_decoder(mv_y_hat, q.mv_dec)
 
         keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
         keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
         keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
-        context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
+        references, renewed = self.references(dpb)
+        context1, context2, context3 = self.motion_compensation(references, dpb, mv_hat)
         y = None if x is None else self.contextual_encoder(x, context1, context2, context3, q.y_enc)
         hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
         params = self.y_prior_fusion((self.temporal_prior_encoder(context3), hyper), dpb.y_hat)
+        params = self.modulate_prior(params, quality, "y")
         y_hat = self.y_spatial_prior.code(y, params, coder, tag="y")
 
         residual_feature = self.contextual_decoder(y_hat, context2, context3, q.y_dec)
         feature, x_hat = self.recon_generation(residual_feature, context1)
         x_hat = x_hat.clamp(0, 1)
         return x_hat, dpb.advance(
-            frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat, mv_hat=mv_hat
+            frame=x_hat, feature=feature, mv_feature=mv_feature, y_hat=y_hat, mv_y_hat=mv_y_hat, mv_hat=mv_hat, **renewed
         )

@@ -3,10 +3,11 @@
 from .codec import EstimateResult, FrameEstimate, VideoCodec
 from .dcvc_dc import DCVCDC, DCVCDCConfig, DCVCDCTiny
 from .dcvc_fm import DCVCFM, DCVCFMConfig
+from .dcvc_lcg import DCVCLCG, DCVCLCGConfig
 from .lstvc import LSTVC, LSTVCConfig, LSTVCPlus
 from .sevc import SEVC, SEVCConfig
 
 __all__ = [
     "VideoCodec", "EstimateResult", "FrameEstimate", "DCVCDC", "DCVCDCConfig", "DCVCDCTiny", "DCVCFM", "DCVCFMConfig",
-    "SEVC", "SEVCConfig", "LSTVC", "LSTVCPlus", "LSTVCConfig",
+    "DCVCLCG", "DCVCLCGConfig", "SEVC", "SEVCConfig", "LSTVC", "LSTVCPlus", "LSTVCConfig",
 ]

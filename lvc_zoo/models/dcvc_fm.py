@@ -27,6 +27,7 @@ log-linear in q_index from 1 to 768 (DCVC-UF's range; the FM code publishes no t
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -150,6 +151,8 @@ class DCVCFM(VideoCodec):
     model_name = "dcvc_fm"
     config_class = DCVCFMConfig
     parameter_groups = {**VideoCodec.parameter_groups, "motion": MOTION_PARAMETERS, "contextual": CONTEXTUAL_PARAMETERS}
+    inter_network: ClassVar[type[DCVCFMInter]] = DCVCFMInter
+    """The P-frame network class; a model built on DCVC-FM (DCVC-LCG) substitutes its own."""
 
     @classmethod
     def rate_for(cls, config: DCVCFMConfig) -> RateSpec:
@@ -165,7 +168,7 @@ class DCVCFM(VideoCodec):
         config = config or DCVCFMConfig()
         super().__init__(
             intra=DCVCFMIntra(config),
-            inter=DCVCFMInter(config),
+            inter=self.inter_network(config),
             rate=self.rate_for(config),
             padding_multiple=16,
             config=config,

@@ -15,7 +15,7 @@ import lvc_zoo
 from lvc_testing import reference_root
 from lvc_zoo.cli.main import main
 from lvc_zoo.eval.bench import bench, bench_clip, count_macs, count_parameters, format_bench
-from lvc_zoo.models import DCVCDC, DCVCDCConfig
+from lvc_zoo.models import DCVCDC, DCVCLCG, DCVCDCConfig, DCVCLCGConfig
 
 REFERENCE_MACS_P_1920X1088 = 2_789_979_985_920
 """MACs of a steady-state DCVC-DC P frame at 1920x1088, measured on the official code
@@ -134,6 +134,13 @@ def test_macs_fall_back_to_real_tensors_when_fake_ones_fail(monkeypatch: pytest.
     fallback = count_macs(codec, 64, 64)
     assert "fake tensors failed: NotImplementedError" in fallback.method
     assert (fallback.i_frame, fallback.p_frame) == (real.i_frame, real.p_frame)
+
+
+def test_macs_of_a_data_dependent_search_are_counted_on_real_tensors() -> None:
+    """DCVC-LCG's clustering has data-dependent shapes: the counter falls back to real tensors and sees the search."""
+    macs = count_macs(DCVCLCG(DCVCLCGConfig.small()).eval(), 64, 64)
+    assert "fake tensors failed" in macs.method and macs.i_frame > 0
+    assert macs.p_frame_by_module["LongTermContextGathering"] > 0 and macs.p_frame_by_module["LongTermMemory"] > 0
 
 
 def test_bench_api_returns_a_result_the_table_shows() -> None:
