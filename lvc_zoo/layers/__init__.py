@@ -1,6 +1,7 @@
 """Shared base layers: each is used by several models of the zoo."""
 
-from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, upsample2x, warp
+from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, multiscale_flow, upsample2x, warp
+from .attention import MultiHeadLinearCrossAttention, linear_cross_attention, normalised_queries_keys
 from .blocks import (
     ConvFFN,
     DepthConv,
@@ -15,6 +16,7 @@ from .blocks import (
     pad_to_multiple,
     subpel_conv1x1,
     subpel_conv3x3,
+    zero_initialised,
 )
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
@@ -53,10 +55,11 @@ from .swin import (
 )
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "multiscale_flow", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "MultiHeadLinearCrossAttention", "linear_cross_attention", "normalised_queries_keys",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResBlock", "DepthConv", "ConvFFN", "GatedConvFFN", "DepthConvBlock", "UNet",
-    "pad_to_multiple",
+    "pad_to_multiple", "zero_initialised",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration",
     "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",

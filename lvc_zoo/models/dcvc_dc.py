@@ -51,9 +51,9 @@ from ..layers import (
     ReferencePriorFusion,
     SpyNet,
     adapt_reference_feature,
-    downsample2x,
     feature_adaptors,
     hyper_transforms,
+    multiscale_flow,
     quadtree_net,
     warp,
 )
@@ -162,23 +162,25 @@ class DCVCDCInter(nn.Module):
         """Multi-scale reference features, adapted by the current frame's position in the cycle."""
         return self.feature_extractor(adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor))
 
-    def motion_compensation(self, dpb: DCVCDPB, mv_hat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Temporal contexts at 1, 1/2 and 1/4 resolution from the decoded flow `mv_hat`."""
-        mv2 = downsample2x(mv_hat) / 2
-        mv4 = downsample2x(mv2) / 2
-        ref1, ref2, ref4 = self.reference_features(dpb)
-        aux = torch.cat((warp(ref1, mv_hat), warp(dpb.frame, mv_hat), mv_hat), dim=1)
-        context1 = self.align(ref1, aux, mv_hat)
+    def temporal_contexts(
+        self, features: tuple[Tensor, Tensor, Tensor], frame: Tensor, mv_hat: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Temporal contexts at 1, 1/2 and 1/4 resolution: `features` of `frame` warped by the decoded flow `mv_hat`,
+        the full-resolution one aligned by offset diversity, then fused."""
+        mv1, mv2, mv4 = multiscale_flow(mv_hat)
+        ref1, ref2, ref4 = features
+        aux = torch.cat((warp(ref1, mv1), warp(frame, mv1), mv1), dim=1)
+        context1 = self.align(ref1, aux, mv1)
         return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
 
-    def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
-        """Code one P frame padded to a multiple of 16 (x is None when decoding).
+    def code_motion(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, Tensor, Tensor]:
+        """Estimate (x given), code and decode the flow from x to `dpb.frame`.
 
-        Returns the reconstruction clamped to [0, 1] and the next buffer.
+        Returns: mv_hat (B, 2, H, W), the motion decoder feature (B, mv, H/4, W/4) and the
+            motion latent mv_y_hat (B, mv, H/16, W/16).
         """
         batch, _, h, w = dpb.frame.shape
         latent = (h // 16, w // 16)
-
         flow = None if x is None else self.flow(x, dpb.frame)
         mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, self.mv_q_enc(quality))
         mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
@@ -189,11 +191,26 @@ class DCVCDCInter(nn.Module):
         keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
         keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
         keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
-        context1, context2, context3 = self.motion_compensation(dpb, mv_hat)
-        y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
+        return mv_hat, mv_feature, mv_y_hat
+
+    def code_latent(self, y: Tensor | None, temporal_prior: Tensor, dpb: DCVCDPB, coder: Coder) -> Tensor:
+        """Code the contextual latent y (B, c16, H/16, W/16; None when decoding) with its hyperprior, the
+        temporal prior (B, c16, H/16, W/16) and `dpb.y_hat`; returns y_hat."""
+        batch, _, h, w = dpb.frame.shape
+        latent = (h // 16, w // 16)
         hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
-        params = self.y_prior_fusion((self.temporal_prior_encoder(context3), hyper), dpb.y_hat)
-        y_hat = self.y_spatial_prior.code(y, params, coder, tag="y")
+        params = self.y_prior_fusion((temporal_prior, hyper), dpb.y_hat)
+        return self.y_spatial_prior.code(y, params, coder, tag="y")
+
+    def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
+        """Code one P frame padded to a multiple of 16 (x is None when decoding).
+
+        Returns the reconstruction clamped to [0, 1] and the next buffer.
+        """
+        mv_hat, mv_feature, mv_y_hat = self.code_motion(x, dpb, quality, coder)
+        context1, context2, context3 = self.temporal_contexts(self.reference_features(dpb), dpb.frame, mv_hat)
+        y = None if x is None else self.contextual_encoder(x, context1, context2, context3, self.y_q_enc(quality))
+        y_hat = self.code_latent(y, self.temporal_prior_encoder(context3), dpb, coder)
 
         residual_feature = self.contextual_decoder(y_hat, context2, context3, self.y_q_dec(quality))
         feature, x_hat = self.recon_generation(residual_feature, context1)
