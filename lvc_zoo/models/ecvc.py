@@ -5,8 +5,8 @@ DCVC-DC's P-frame codec (`DCVCDCInter`) with two references, t-1 and t-2 (Fig. 2
 
     x, dpb.frame ─► code_motion (DCVC-DC, the only motion coded) ─► mv_hat (t -> t-1)
     F_{t-1} ─► feature_extractor ─► warp, offset diversity, fusion ─► local contexts C_{t-1} (1, 1/2, 1/4)
-    F_{t-2} ─► feature_extractor ─► warp by dpb.mv_hat (t-1 -> t-2), then by mv_hat ─► t2_refine (MSRM,
-        guided by C_{t-1}) ─► local contexts C_{t-2}                         ("successive flow warping", eq. 2)
+    features of F_{t-2} (kept from frame t-1) ─► warp by dpb.mv_hat (t-1 -> t-2), then by mv_hat ─► t2_refine
+        (MSRM, guided by C_{t-1}) ─► local contexts C_{t-2}                  ("successive flow warping", eq. 2)
     x, C_{t-1}, C_{t-2} ─► contextual_encoder (MHLCA of the mid-features over C_{t-1} and C_{t-2} at 1/2, 1/4)
         ─► y ─► hyperprior + temporal prior (C3_{t-1}, C3_{t-2}) + dpb.y_hat ─► quadtree prior ─► y_hat
     y_hat, C_{t-1}, C_{t-2} ─► contextual_decoder (MHLCA of its own mid-features) ─► recon_generation ─► x_hat, F_t
@@ -62,12 +62,10 @@ from ..layers import (
     warp,
     zero_initialised,
 )
-from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
 from .codec import VideoCodec
-from .dcvc_dc import CONTEXTUAL_PARAMETERS, DCVC_DC_LAMBDAS, MOTION_PARAMETERS, DCVCDCInter
+from .dcvc_dc import CONTEXTUAL_PARAMETERS, DCVC_DC_LAMBDAS, MOTION_PARAMETERS, DCVCDC, DCVCDCInter
 from .ecvc_config import ECVCConfig
-from .intra import DCVCDCIntra
 
 __all__ = [
     "ECVC",
@@ -285,11 +283,13 @@ class ECVCInter(DCVCDCInter):
         )
 
 
-class ECVC(VideoCodec):
+class ECVC(DCVCDC):
     """ECVC (Jiang et al., CVPR 2025): `DCVCDCIntra` + `ECVCInter`, qualities 0..3 (q-scale anchors, as DCVC-DC).
 
-    Starts from DCVC-DC weights (`initialisable_from`): every DCVC-DC tensor loads and the new
-    modules, zero-projected, leave the codec coding as DCVC-DC until trained.
+    A `DCVCDC` with ECVC's P-frame network, config and recipe; [inferred] DCVC-DC's lambdas
+    (`DCVC_DC_LAMBDAS`, the paper's are lost). Starts from DCVC-DC weights
+    (`initialisable_from`): every DCVC-DC tensor loads and the new modules, zero-projected,
+    leave the codec coding as DCVC-DC until trained.
 
     Args:
         config: widths; None = `ECVCConfig()` (DCVC-DC's official widths).
@@ -299,30 +299,16 @@ class ECVC(VideoCodec):
 
     model_name = "ecvc"
     config_class = ECVCConfig
+    default_config = ECVCConfig
+    inter_class = ECVCInter
     initialisable_from = ("dcvc_dc",)
     parameter_groups = {
         **VideoCodec.parameter_groups,
         "motion": MOTION_PARAMETERS,
         "contextual": (*CONTEXTUAL_PARAMETERS, "inter.t2_*"),
     }
-    lambdas = DCVC_DC_LAMBDAS
-    """[inferred] DCVC-DC's training lambdas (the paper's values are lost)."""
 
-    @classmethod
-    def rate_for(cls, config: ECVCConfig) -> RateSpec:
-        """q-scale anchors 0..config.anchors-1 with `lambdas`; validation samples all of them."""
-        return RateSpec.anchors(config.anchors, cls.lambdas)
-
-    def __init__(
-        self, config: ECVCConfig | None = None, recipe: TrainingRecipe | None = None, init_from: str | None = None
-    ) -> None:
-        config = config or ECVCConfig()
-        super().__init__(
-            intra=DCVCDCIntra(config),
-            inter=ECVCInter(config),
-            rate=self.rate_for(config),
-            padding_multiple=16,
-            config=config,
-            recipe=recipe or default_recipe(),
-            init_from=init_from,
-        )
+    @staticmethod
+    def training_recipe() -> TrainingRecipe:
+        """The recipe used when none is given: `default_recipe()` (recipes/ecvc.yaml)."""
+        return default_recipe()

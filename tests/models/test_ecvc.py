@@ -158,12 +158,14 @@ def test_a_head_width_that_does_not_divide_the_widths_is_a_config_error() -> Non
         ECVC(dataclasses.replace(ECVCConfig.small(), attention_head_channels=6))
 
 
-def test_registry_and_list(capsys: pytest.CaptureFixture[str]) -> None:
+def test_registry_list_and_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ecvc" in lvc_zoo.list_models()
     spec = get_spec("ecvc")
     assert spec.builder is ECVC and spec.qualities == (0, 1, 2, 3) and spec.config == ECVCConfig()
     assert main(["list"]) == 0
     assert re.search(r"^ecvc\b", capsys.readouterr().out, re.MULTILINE)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"| `ecvc` | {spec.paper} | 0..3 | MIT |" in readme and "(model_cards/ecvc.md)" in readme
 
 
 def test_cli_encode_decode_round_trip(codec: ECVC, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
