@@ -102,11 +102,10 @@ def test_only_the_t1_motion_is_coded(codec: ECVC) -> None:
     assert all(bits > 0 for bits in result.components["mv_y"][1:])
 
 
-@pytest.mark.parametrize("intra_period", [-1, 3])
-def test_decompress_of_compress_is_exact(codec: ECVC, intra_period: int) -> None:
+def test_decompress_of_compress_is_exact_across_an_i_frame_reset(codec: ECVC) -> None:
     clip = _clip(5, (64, 72))
-    data = codec.compress(clip, 1, intra_period=intra_period)
-    expected = codec.estimate(clip, 1, intra_period=intra_period)
+    data = codec.compress(clip, 1, intra_period=3)  # I P P I P: the second I frame empties both references
+    expected = codec.estimate(clip, 1, intra_period=3)
     assert torch.equal(codec.decompress(data), expected.recon)
 
 
