@@ -194,7 +194,9 @@ class MultiReferenceContextualDecoder(ContextualDecoder):
         self.non_local4 = NonLocalFusion(c4, heads4)
         self.non_local2 = NonLocalFusion(c2, heads2)
 
-    def forward(self, y_hat: Tensor, contexts: Contexts, contexts_t2: Contexts, q: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        self, y_hat: Tensor, contexts: Contexts, contexts_t2: Contexts, q: Tensor
+    ) -> Tensor:
         (_, c2, c3), (_, d2, d3) = contexts, contexts_t2
         feature = self.res1(torch.cat((self.non_local4(self.up2(self.up1(y_hat)), c3, d3), c3), dim=1))
         feature = self.up3(feature) * q
@@ -208,7 +210,9 @@ class MultiReferenceReconGeneration(ReconGeneration):
         super().__init__(c1, residual_channels, unet_channels)
         self.first_conv_t2 = zero_initialised(conv3x3(c1, c1))
 
-    def forward(self, residual_feature: Tensor, context1: Tensor, context1_t2: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        self, residual_feature: Tensor, context1: Tensor, context1_t2: Tensor
+    ) -> tuple[Tensor, Tensor]:
         feature = self.first_conv(torch.cat((residual_feature, context1), dim=1)) + self.first_conv_t2(context1_t2)
         feature = self.unet_2(self.unet_1(feature))
         return feature, self.recon_conv(feature)
@@ -262,7 +266,9 @@ class ECVCInter(DCVCDCInter):
         first, activation, last = self.temporal_prior_encoder
         return last(activation(first(context3) + self.t2_temporal_prior(context3_t2)))
 
-    def code(self, x: Tensor | None, dpb: ECVCDPB, quality: int, coder: Coder) -> tuple[Tensor, ECVCDPB]:  # type: ignore[override]
+    def code(  # type: ignore[override]
+        self, x: Tensor | None, dpb: ECVCDPB, quality: int, coder: Coder
+    ) -> tuple[Tensor, ECVCDPB]:
         """Code one P frame padded to a multiple of 16 (x is None when decoding).
 
         Returns the reconstruction clamped to [0, 1] and the next buffer.
