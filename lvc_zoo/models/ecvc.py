@@ -318,3 +318,8 @@ class ECVC(DCVCDC):
     def training_recipe() -> TrainingRecipe:
         """The recipe used when none is given: `default_recipe()` (recipes/ecvc.yaml)."""
         return default_recipe()
+
+    def __init__(
+        self, config: ECVCConfig | None = None, recipe: TrainingRecipe | None = None, init_from: str | None = None
+    ) -> None:
+        super().__init__(config, recipe, init_from)  # typed for LightningCLI, which builds `config` from this signature
