@@ -15,7 +15,18 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, UnknownModelError
-from .models import DCVCDC, DCVCFM, SEVC, DCVCDCConfig, DCVCDCTiny, DCVCFMConfig, SEVCConfig, VideoCodec
+from .models import (
+    DCVCDC,
+    DCVCFM,
+    ECVC,
+    SEVC,
+    DCVCDCConfig,
+    DCVCDCTiny,
+    DCVCFMConfig,
+    ECVCConfig,
+    SEVCConfig,
+    VideoCodec,
+)
 from .models.codec import require_quality
 from .rate import RateSpec
 
@@ -145,6 +156,25 @@ MODELS: tuple[ModelSpec, ...] = (
             "SEVC: a DCVC-DC base layer codes the 4x-downsampled video (decodable alone); an "
             "enhancement layer codes the full frame with motion/feature co-augmented contexts and a "
             "spatial-guided Swin latent prior; variable rate by q-scale anchors."
+        ),
+    ),
+    ModelSpec(
+        name="ecvc",
+        builder=ECVC,
+        config=ECVCConfig(),
+        aliases=(),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper=(
+            "Jiang, Li, Zhang, Zhang. ECVC: Exploiting Non-Local Correlations in Multiple Frames for Contextual "
+            "Video Compression. CVPR 2025."
+        ),
+        licence="MIT",
+        description=(
+            "ECVC: DCVC-DC with a second reference (t-2, successive flow warping and a multi-scale refiner, no "
+            "extra motion bits) and non-local contexts by multi-head linear cross attention; PCFS fine-tuning; "
+            "variable rate by q-scale anchors."
         ),
     ),
     ModelSpec(

@@ -1,6 +1,7 @@
 """Shared base layers: each is used by several models of the zoo."""
 
-from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, upsample2x, warp
+from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, multiscale_flow, upsample2x, warp
+from .attention import MultiHeadLinearCrossAttention, linear_cross_attention, normalised_queries_keys
 from .blocks import (
     ConvFFN,
     DepthConv,
@@ -19,6 +20,7 @@ from .blocks import (
     pad_to_multiple,
     subpel_conv1x1,
     subpel_conv3x3,
+    zero_initialised,
 )
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
@@ -46,7 +48,7 @@ from .entropy import (
     quadtree_net,
 )
 from .flow import SpyNet
-from .inter import DCVCInterCodec, QSteps
+from .inter import Contexts, DCVCInterCodec, QSteps
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
@@ -62,16 +64,17 @@ from .swin import (
 )
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "multiscale_flow", "OffsetDiversityAlignment", "MultiScaleContextFusion",
+    "MultiHeadLinearCrossAttention", "linear_cross_attention", "normalised_queries_keys",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
-    "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple",
+    "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple", "zero_initialised",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration", "bottleneck_res_block",
     "DPB", "DCVCDPB", "FEATURE_REFRESH_INTERVAL",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
-    "SpyNet", "MvEncoder", "MvDecoder", "DCVCInterCodec", "QSteps",
+    "SpyNet", "MvEncoder", "MvDecoder", "Contexts", "DCVCInterCodec", "QSteps",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .blocks import ResBlock, subpel_conv3x3
 
-__all__ = ["warp", "upsample2x", "downsample2x", "OffsetDiversityAlignment", "MultiScaleContextFusion"]
+__all__ = ["warp", "upsample2x", "downsample2x", "multiscale_flow", "OffsetDiversityAlignment", "MultiScaleContextFusion"]
 
 
 def _base_grid(flow: Tensor) -> Tensor:
@@ -49,6 +49,15 @@ def upsample2x(x: Tensor) -> Tensor:
 def downsample2x(x: Tensor) -> Tensor:
     """Bilinear 2x downsampling (align_corners=False): (B, C, H, W) -> (B, C, H//2, W//2)."""
     return F.interpolate(x, (x.shape[-2] // 2, x.shape[-1] // 2), mode="bilinear", align_corners=False)
+
+
+def multiscale_flow(flow: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """A flow at 1, 1/2 and 1/4 resolution, its vectors scaled with the grid (DCVC-TCM / DC's context pyramid).
+
+    (B, 2, H, W) -> (B, 2, H, W), (B, 2, H/2, W/2), (B, 2, H/4, W/4).
+    """
+    half = downsample2x(flow) / 2
+    return flow, half, downsample2x(half) / 2
 
 
 class OffsetDiversityAlignment(nn.Module):
