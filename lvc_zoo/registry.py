@@ -19,12 +19,14 @@ from .models import (
     DCVCDC,
     DCVCFM,
     DCVCLCG,
+    ECVC,
     LSTVC,
     SEVC,
     DCVCDCConfig,
     DCVCDCTiny,
     DCVCFMConfig,
     DCVCLCGConfig,
+    ECVCConfig,
     LSTVCConfig,
     LSTVCPlus,
     SEVCConfig,
@@ -203,6 +205,25 @@ MODELS: tuple[ModelSpec, ...] = (
         paper=_LSTVC_PAPER,
         licence="MIT",
         description="LSTVC+: LSTVC with a heavier contextual transform; one weights file per quality.",
+    ),
+    ModelSpec(
+        name="ecvc",
+        builder=ECVC,
+        config=ECVCConfig(),
+        aliases=(),
+        hub_repo=None,
+        revision=None,
+        files={},
+        paper=(
+            "Jiang, Li, Zhang, Zhang. ECVC: Exploiting Non-Local Correlations in Multiple Frames for Contextual "
+            "Video Compression. CVPR 2025."
+        ),
+        licence="MIT",
+        description=(
+            "ECVC: DCVC-DC with a second reference (t-2, successive flow warping and a multi-scale refiner, no "
+            "extra motion bits) and non-local contexts by multi-head linear cross attention; PCFS fine-tuning; "
+            "variable rate by q-scale anchors."
+        ),
     ),
     ModelSpec(
         name="dcvc_dc_tiny",

@@ -6,9 +6,11 @@ from .alignment import (
     OffsetDiversityAlignment,
     downsample2x,
     downsample_flow,
+    multiscale_flow,
     upsample2x,
     warp,
 )
+from .attention import MultiHeadLinearCrossAttention, linear_cross_attention, normalised_queries_keys
 from .blocks import (
     ConvFFN,
     DepthConv,
@@ -27,6 +29,7 @@ from .blocks import (
     pad_to_multiple,
     subpel_conv1x1,
     subpel_conv3x3,
+    zero_initialised,
 )
 from .clustering import (
     ClusteredAttention,
@@ -63,7 +66,7 @@ from .entropy import (
     quadtree_net,
 )
 from .flow import SpyNet
-from .inter import DCVCInterCodec, QSteps
+from .inter import Contexts, DCVCInterCodec, QSteps
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
@@ -80,11 +83,11 @@ from .swin import (
 from .temporal_prior import PRIOR_SCALE, TemporalPrior
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv",
-    "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "downsample_flow", "multiscale_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv",
+    "MultiScaleContextFusion", "MultiHeadLinearCrossAttention", "linear_cross_attention", "normalised_queries_keys",
     "conv1x1", "conv3x3", "subpel_conv1x1", "subpel_conv3x3", "ResidualBlockWithStride",
     "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
-    "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple",
+    "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple", "zero_initialised",
     "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
     "QualityEmbedding", "FiLM",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
@@ -92,7 +95,7 @@ __all__ = [
     "DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL", "PRIOR_SCALE", "TemporalPrior",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
-    "SpyNet", "MvEncoder", "MvDecoder", "DCVCInterCodec", "QSteps",
+    "SpyNet", "MvEncoder", "MvDecoder", "Contexts", "DCVCInterCodec", "QSteps",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

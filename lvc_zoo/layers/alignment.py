@@ -27,7 +27,8 @@ from ..errors import ConfigError
 from .blocks import ResBlock, subpel_conv3x3
 
 __all__ = [
-    "warp", "upsample2x", "downsample2x", "downsample_flow", "OffsetDiversityAlignment", "FlowGuidedDeformConv", "MultiScaleContextFusion",
+    "warp", "upsample2x", "downsample2x", "downsample_flow", "multiscale_flow", "OffsetDiversityAlignment",
+    "FlowGuidedDeformConv", "MultiScaleContextFusion",
 ]
 
 
@@ -71,6 +72,15 @@ def downsample_flow(flow: Tensor, factor: int) -> Tensor:
     """
     h, w = flow.shape[-2:]
     return F.interpolate(flow, (h // factor, w // factor), mode="bilinear", align_corners=False) / factor
+
+
+def multiscale_flow(flow: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """A flow at 1, 1/2 and 1/4 resolution, its vectors scaled with the grid (DCVC-TCM / DC's context pyramid).
+
+    (B, 2, H, W) -> (B, 2, H, W), (B, 2, H/2, W/2), (B, 2, H/4, W/4).
+    """
+    half = downsample2x(flow) / 2
+    return flow, half, downsample2x(half) / 2
 
 
 class OffsetDiversityAlignment(nn.Module):

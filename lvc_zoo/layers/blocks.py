@@ -56,6 +56,14 @@ def conv1x1(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_ch, out_ch, kernel_size=1, stride=stride)
 
 
+def zero_initialised(module: nn.Module) -> nn.Module:
+    """`module` with every parameter set to zero: a branch added to a trained network that leaves its outputs unchanged until trained."""
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.zero_()
+    return module
+
+
 def subpel_conv3x3(in_ch: int, out_ch: int, r: int = 2) -> nn.Sequential:
     """Sub-pixel upsampling: 3x3 conv to out_ch * r^2 channels, then PixelShuffle(r)."""
     return nn.Sequential(nn.Conv2d(in_ch, out_ch * r**2, kernel_size=3, padding=1), nn.PixelShuffle(r))

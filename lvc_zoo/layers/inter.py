@@ -1,17 +1,23 @@
 """The P-frame coding procedure of the DCVC family (DCVC-DC, DCVC-FM and the models built on them).
 
-    x, dpb.frame ─► flow ─► mv_encoder ─► mv_hyperprior ─► mv_prior_fusion ─► mv_spatial_prior ─► mv_y_hat
-    mv_y_hat ─► mv_decoder ─► mv_hat ─► motion_compensation (feature_adaptor, feature_extractor,
-        warp, align [offset diversity], context_fusion) ─► ctx1, ctx2, ctx3
-    x, ctx ─► contextual_encoder ─► y ─► hyperprior + temporal_prior_encoder(ctx3) + dpb.y_hat
-        ─► y_prior_fusion ─► y_spatial_prior (quadtree) ─► y_hat
-    y_hat, ctx ─► contextual_decoder ─► recon_generation ─► x_hat, feature ─► next dpb
+    code_motion         x, dpb.frame ─► flow ─► mv_encoder ─► mv_hyperprior ─► mv_prior_fusion
+                            ─► mv_spatial_prior ─► mv_y_hat ─► mv_decoder ─► mv_hat
+    reference_features  dpb.feature ─► feature_adaptor ─► feature_extractor ─► ref1, ref2, ref4
+    temporal_contexts   ref, dpb.frame, mv_hat ─► warp, align [offset diversity], context_fusion
+                            ─► ctx1, ctx2, ctx3
+                        x, ctx ─► contextual_encoder ─► y
+    code_latent         y, temporal_prior_encoder(ctx3) ─► hyperprior + dpb.y_hat ─► y_prior_fusion
+                            ─► y_spatial_prior (quadtree) ─► y_hat
+                        y_hat, ctx ─► contextual_decoder ─► recon_generation ─► x_hat, feature
+                            ─► next dpb
 
 `DCVCInterCodec` runs this procedure once for every paper; a paper's P-frame network subclasses
 it, builds the modules above under these attribute names (the official key names map onto them)
 and says how a quality becomes the four q multipliers (`q_steps`) and which reference-feature
 adaptor each frame position uses (`feature_adaptor_cycle`). Two hooks let a model built on them
-add references (`references`) and condition the entropy parameters (`modulate_prior`).
+add references (`references`: DCVC-LCG's long-term memory) and condition the entropy parameters
+(`modulate_prior`: DCVC-LCG's q_index prior); a model with more contexts (ECVC's second
+reference) overrides `code` and composes the same steps.
 """
 
 from __future__ import annotations
@@ -22,12 +28,16 @@ import torch
 from torch import Tensor, nn
 
 from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Coder, keep_intermediate
-from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, downsample2x, warp
+from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, multiscale_flow, warp
 from .contextual import FEATURE_ADAPTOR_CYCLE, FeatureExtractor, adapt_reference_feature, feature_adaptors
 from .dpb import DCVCDPB
 from .entropy import Hyperprior
 
-__all__ = ["QSteps", "DCVCInterCodec"]
+__all__ = ["Contexts", "QSteps", "DCVCInterCodec"]
+
+Contexts = tuple[Tensor, Tensor, Tensor]
+"""Temporal contexts (or reference features) at 1, 1/2 and 1/4 resolution:
+(B, c1, H, W), (B, c2, H/2, W/2), (B, c4, H/4, W/4)."""
 
 
 class QSteps(NamedTuple):
@@ -76,12 +86,12 @@ class DCVCInterCodec(nn.Module):
         """Buffer after an I frame reconstructed as `x_hat` at display index `index`."""
         return DCVCDPB.after_intra(x_hat, index)
 
-    def reference_features(self, dpb: DCVCDPB) -> tuple[Tensor, Tensor, Tensor]:
+    def reference_features(self, dpb: DCVCDPB) -> Contexts:
         """Multi-scale reference features, adapted by the current frame's position in the cycle."""
         feature = adapt_reference_feature(dpb, self.feature_adaptor_intra, self.feature_adaptor, self.feature_adaptor_cycle)
         return self.feature_extractor(feature)
 
-    def references(self, dpb: DCVCDPB) -> tuple[tuple[Tensor, Tensor, Tensor], dict[str, Any]]:
+    def references(self, dpb: DCVCDPB) -> tuple[Contexts, dict[str, Any]]:
         """The reference features the contexts warp, and the buffer fields coding them renews.
 
         Here `reference_features` and nothing renewed; a model with more references (DCVC-LCG's
@@ -96,16 +106,46 @@ class DCVCInterCodec(nn.Module):
         """
         return params
 
-    def motion_compensation(
-        self, references: tuple[Tensor, Tensor, Tensor], dpb: DCVCDPB, mv_hat: Tensor
+    def code_motion(
+        self, x: Tensor | None, dpb: DCVCDPB, quality: int, q: QSteps, coder: Coder
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """Temporal contexts at 1, 1/2 and 1/4 resolution from the `references` and the decoded flow `mv_hat`."""
-        mv2 = downsample2x(mv_hat) / 2
-        mv4 = downsample2x(mv2) / 2
-        ref1, ref2, ref4 = references
-        aux = torch.cat((warp(ref1, mv_hat), warp(dpb.frame, mv_hat), mv_hat), dim=1)
-        context1 = self.align(ref1, aux, mv_hat)
+        """Estimate (x given), code and decode the flow from x to `dpb.frame` at `quality` (its motion q
+        multipliers in `q`).
+
+        Returns: mv_hat (B, 2, H, W), the motion decoder feature (B, mv, H/4, W/4) and the
+            motion latent mv_y_hat (B, mv, H/16, W/16).
+        """
+        batch, _, h, w = dpb.frame.shape
+        latent = (h // 16, w // 16)
+        flow = None if x is None else self.flow(x, dpb.frame)
+        mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, q.mv_enc)
+        mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
+        mv_params = self.modulate_prior(self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat), quality, "mv_y")
+        mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
+        mv_hat, mv_feature = self.mv_decoder(mv_y_hat, q.mv_dec)
+
+        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
+        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
+        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
+        return mv_hat, mv_feature, mv_y_hat
+
+    def temporal_contexts(self, features: Contexts, frame: Tensor, mv_hat: Tensor) -> Contexts:
+        """Temporal contexts at 1, 1/2 and 1/4 resolution: `features` of `frame` warped by the decoded
+        flow `mv_hat` (B, 2, H, W), the full-resolution one aligned by offset diversity, then fused."""
+        mv1, mv2, mv4 = multiscale_flow(mv_hat)
+        ref1, ref2, ref4 = features
+        aux = torch.cat((warp(ref1, mv1), warp(frame, mv1), mv1), dim=1)
+        context1 = self.align(ref1, aux, mv1)
         return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))
+
+    def code_latent(self, y: Tensor | None, temporal_prior: Tensor, dpb: DCVCDPB, quality: int, coder: Coder) -> Tensor:
+        """Code the contextual latent y (B, c16, H/16, W/16; None when decoding) at `quality` with its
+        hyperprior, the temporal prior (B, c16, H/16, W/16) and `dpb.y_hat`; returns y_hat."""
+        batch, _, h, w = dpb.frame.shape
+        latent = (h // 16, w // 16)
+        hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
+        params = self.modulate_prior(self.y_prior_fusion((temporal_prior, hyper), dpb.y_hat), quality, "y")
+        return self.y_spatial_prior.code(y, params, coder, tag="y")
 
     def code(self, x: Tensor | None, dpb: DCVCDPB, quality: int, coder: Coder) -> tuple[Tensor, DCVCDPB]:
         """Code one P frame padded to a multiple of 16 (x is None when decoding).
@@ -117,27 +157,12 @@ class DCVCInterCodec(nn.Module):
             coder: `Estimate` or an entropy coder.
         Returns: the reconstruction clamped to [0, 1] and the next buffer.
         """
-        batch, _, h, w = dpb.frame.shape
-        latent = (h // 16, w // 16)
         q = self.q_steps(quality)
-
-        flow = None if x is None else self.flow(x, dpb.frame)
-        mv_y = None if x is None else self.mv_encoder(flow, dpb.mv_feature, q.mv_enc)
-        mv_hyper = Hyperprior.crop(self.mv_hyperprior.code(mv_y, latent, coder, batch), latent)
-        mv_params = self.modulate_prior(self.mv_prior_fusion((mv_hyper,), dpb.mv_y_hat), quality, "mv_y")
-        mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
-        mv_hat, mv_feature = self.mv_decoder(mv_y_hat, q.mv_dec)
-
-        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
-        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
-        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
+        mv_hat, mv_feature, mv_y_hat = self.code_motion(x, dpb, quality, q, coder)
         references, renewed = self.references(dpb)
-        context1, context2, context3 = self.motion_compensation(references, dpb, mv_hat)
+        context1, context2, context3 = self.temporal_contexts(references, dpb.frame, mv_hat)
         y = None if x is None else self.contextual_encoder(x, context1, context2, context3, q.y_enc)
-        hyper = Hyperprior.crop(self.hyperprior.code(y, latent, coder, batch), latent)
-        params = self.y_prior_fusion((self.temporal_prior_encoder(context3), hyper), dpb.y_hat)
-        params = self.modulate_prior(params, quality, "y")
-        y_hat = self.y_spatial_prior.code(y, params, coder, tag="y")
+        y_hat = self.code_latent(y, self.temporal_prior_encoder(context3), dpb, quality, coder)
 
         residual_feature = self.contextual_decoder(y_hat, context2, context3, q.y_dec)
         feature, x_hat = self.recon_generation(residual_feature, context1)

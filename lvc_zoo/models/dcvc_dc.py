@@ -142,7 +142,7 @@ class DCVCDC(VideoCodec):
 
     Args:
         config: widths; None = `default_config()`, the official model's.
-        recipe: how to train (see `VideoCodec`); None = `default_recipe()`, the DCVC family's stages.
+        recipe: how to train (see `VideoCodec`); None = `training_recipe()`, the DCVC family's stages.
         init_from: weights to start training from, kept as data (see `VideoCodec`).
     """
 
@@ -153,6 +153,13 @@ class DCVCDC(VideoCodec):
     """Training lambda of each q-scale anchor (`rate_for`)."""
     default_config = DCVCDCConfig
     """Builds the config used when none is given (the official widths)."""
+    inter_class: type[DCVCDCInter] = DCVCDCInter
+    """The P-frame network built from the config (a model extending DCVC-DC's names its subclass)."""
+
+    @staticmethod
+    def training_recipe() -> TrainingRecipe:
+        """The recipe used when none is given: `default_recipe()`."""
+        return default_recipe()
 
     @classmethod
     def rate_for(cls, config: DCVCDCConfig) -> RateSpec:
@@ -168,11 +175,11 @@ class DCVCDC(VideoCodec):
         config = config or self.default_config()
         super().__init__(
             intra=DCVCDCIntra(config),
-            inter=DCVCDCInter(config),
+            inter=self.inter_class(config),
             rate=self.rate_for(config),
             padding_multiple=16,
             config=config,
-            recipe=recipe or default_recipe(),
+            recipe=recipe or self.training_recipe(),
             init_from=init_from,
         )
 

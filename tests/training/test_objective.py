@@ -240,7 +240,7 @@ def test_flow_weight_must_be_positive() -> None:
 
 def test_motion_loss_needs_the_warped_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     model = small_model(Stage("m", 10, "motion"))
-    monkeypatch.setattr("lvc_zoo.models.dcvc_dc.keep_intermediate", lambda coder, name, make: None)
+    monkeypatch.setattr("lvc_zoo.layers.inter.keep_intermediate", lambda coder, name, make: None)
     with pytest.raises(ConfigError, match="warped_frame"):
         train_clip(model, clips(1, 2), 0, 85.0, model.recipe.stages[0], model.recipe, lambda loss: None)
 
