@@ -247,7 +247,9 @@ class Baseline:
 
     def check_comparable(self, settings: Mapping[str, Any]) -> None:
         """Raise InputError naming every setting in which `settings` differ from the baseline's."""
-        differ = [f"{name} {settings[name]} (baseline: {self.settings[name]})" for name in self.settings if settings[name] != self.settings[name]]
+        differ = [
+            f"{name} {settings[name]} (baseline: {self.settings[name]})" for name in self.settings if settings[name] != self.settings[name]
+        ]
         if differ:
             raise InputError(
                 f"baseline {self.source} was measured with other settings: {', '.join(differ)}; "

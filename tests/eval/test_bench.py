@@ -240,8 +240,10 @@ def test_a_bad_baseline_file_is_one_line_error(content: str | None, match: str, 
 def test_a_baseline_with_other_settings_or_a_bad_time_is_refused(tmp_path, capsys) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({**small_baseline(), "width": 128, "threads": 2}))
-    one_line_error(main([*SMALL, "--baseline", str(baseline)]), capsys.readouterr().err, r"other settings: width 64 \(baseline: 128\), threads 1 \(baseline: 2\)")
+    code = main([*SMALL, "--baseline", str(baseline)])
+    one_line_error(code, capsys.readouterr().err, r"other settings: width 64 \(baseline: 128\), threads 1 \(baseline: 2\)")
     broken = small_baseline()
     broken["timing"]["decode"]["p_frame"]["total_ms"] = 0.0
     baseline.write_text(json.dumps(broken))
-    one_line_error(main([*SMALL, "--baseline", str(baseline)]), capsys.readouterr().err, r"not a positive number")
+    code = main([*SMALL, "--baseline", str(baseline)])
+    one_line_error(code, capsys.readouterr().err, r"not a positive number")
