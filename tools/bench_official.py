@@ -19,8 +19,8 @@ What it does, for each size (default 256x256 and 832x480):
    path of its test loop under its own settings (`torch.no_grad()`,
    `torch.use_deterministic_algorithms(True)`; no CUDA and no C++ extension is needed, the
    estimation path is pure torch): pad to a multiple of 16, I frame then P frames
-   (intra period -1, feature refresh every 32 frames), clamp the reconstruction in place,
-   crop. PNG reading and the quality metrics of the official loop are not timed.
+   (intra period -1; SEVC also resets the reference features every 32 frames), clamp the
+   reconstruction in place, crop. PNG reading and the quality metrics of the official loop are not timed.
    DCVC-DC: `IntraNoAR.encode_decode` / `DMC.encode_decode` without an output path.
    SEVC: `IntraNoAR.evaluate` / `DMC.evaluate`, with the base-layer reference built by the
    official `imresize` as its test loop does. SEVC's official `src/models/common_model.py`
@@ -71,7 +71,7 @@ OFFICIAL_SUBDIR = {"dcvc_dc": Path("DCVC-family/DCVC-DC"), "sevc": Path(".")}
 """Where each model's official code lives inside its repository checkout."""
 OFFICIAL_MARKER = {"dcvc_dc": Path("src/models/video_model.py"), "sevc": Path("src/models/SEVC_main_model.py")}
 REFRESH_INTERVAL = 32
-"""The official test loops' default feature-refresh interval (P frames reset `ref_feature`)."""
+"""The official SEVC test loop's default feature-refresh interval (P frames reset `ref_feature`)."""
 SEVC_RATIO = 4
 """SEVC's base layer runs at 1/4 of the frame size (official test default `--ratio 4`)."""
 
@@ -155,8 +155,6 @@ def official_dcvc_dc_clip(i_net: nn.Module, p_net: nn.Module) -> ClipRun:
                     result = i_net.encode_decode(x, True, quality, None, pic_height=height, pic_width=width)
                     dpb = {"ref_frame": result["x_hat"], "ref_feature": None, "ref_mv_feature": None, "ref_y": None, "ref_mv_y": None}
                 else:
-                    if index % REFRESH_INTERVAL == 1:
-                        dpb["ref_feature"] = None
                     result = p_net.encode_decode(
                         x, dpb, True, quality, None, pic_height=height, pic_width=width, frame_idx=index % 4
                     )
