@@ -1,6 +1,7 @@
 """`lvc-zoo bench`: parameters, MACs per frame, encode / decode time and peak memory of a model.
 
     --model ─► load (weights, or random) ─► lvc_zoo.eval.bench.bench ─► table on stdout (+ --json)
+    --baseline OLD.json (an earlier --json) ────────────────────────────► "vs base" column: new / old
 
 [choice] Without published weights (and with `--weights none`) the model is randomly
 initialised (seeded, so two runs measure the same network) and the report says so: the
@@ -19,7 +20,7 @@ import torch
 import lvc_zoo
 
 from ..errors import InputError
-from ..eval.bench import bench, format_bench
+from ..eval.bench import Baseline, bench, format_bench
 from ..models import VideoCodec
 from ..registry import ModelSpec, get_spec, weights_label
 from ..runtime import write_atomic
@@ -55,7 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="weights to load; 'none' for random initialisation (default: the registry's published weights, "
         "random initialisation when there are none)",
     )
-    parser.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="also write the results as JSON")
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="OUT.json", help="also write the results as JSON (usable as a later --baseline)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="OLD.json",
+        help="an earlier run's --json with the same settings: print each time's ratio to it (a regression shows above 1.00x)",
+    )
     parser.add_argument("--threads", type=parse_positive, default=None, metavar="N", help="CPU threads for torch (default: torch's default)")
     parser.add_argument("--runs", type=parse_positive, default=3, metavar="N", help="timed runs; the median is reported (default 3, after 1 warm-up run)")
     parser.add_argument("--small", action="store_true", help=argparse.SUPPRESS)  # reduced widths, random weights: for tests
@@ -68,15 +78,16 @@ def run(args: argparse.Namespace) -> int:
     width, height = args.size  # parse_frame_size checked the sides
     if args.frames < 2:
         raise InputError("--frames must be at least 2: the benchmark times an I frame and P frames.")
+    baseline = None if args.baseline is None else Baseline.read(args.baseline)
     threads = torch.get_num_threads()
     try:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         codec, weights = _load(spec, args)
-        result = bench(codec, width, height, args.frames, args.quality, runs=args.runs, weights=weights)
+        result = bench(codec, width, height, args.frames, args.quality, runs=args.runs, weights=weights, baseline=baseline)
     finally:
         torch.set_num_threads(threads)  # main() may run in a process that goes on (tests)
-    print(format_bench(result))
+    print(format_bench(result, baseline))
     if args.json is not None:
         write_atomic(args.json, (json.dumps(result.to_dict(), indent=2) + "\n").encode())
         print(f"wrote {args.json}")

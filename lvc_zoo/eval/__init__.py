@@ -2,7 +2,7 @@
 BD-rate against anchors, rate-distortion plots and benchmarks."""
 
 from .bdrate import BD_METHODS, BDRateTable, DatasetBDRate, SequenceBDRate, bd_psnr, bd_rate, compare, format_table
-from .bench import BenchResult, bench, count_macs, count_parameters, format_bench, time_coding
+from .bench import Baseline, BenchResult, bench, count_macs, count_parameters, format_bench, time_coding
 from .conditions import EvalConditions, SequenceSpec, collect_sequences, read_dataset_config
 from .metrics import FrameMetrics, frame_metrics, msssim, psnr_rgb, weighted_yuv
 from .plots import plot_rd
@@ -19,5 +19,5 @@ __all__ = [
     "FrameMetrics", "frame_metrics", "msssim", "psnr_rgb", "weighted_yuv",
     "EvalResults", "evaluate", "format_summary",
     # lvc-zoo bench
-    "BenchResult", "bench", "count_macs", "count_parameters", "format_bench", "time_coding",
+    "Baseline", "BenchResult", "bench", "count_macs", "count_parameters", "format_bench", "time_coding",
 ]

@@ -6,6 +6,7 @@ coding, peak memory.
           ─► time_coding (real frames) ────► estimate / encode / decode ms per I and P frame,
                                              each split into network and entropy coding
           ─► BenchResult ─► format_bench (text) / to_dict (JSON)
+                        └─► Baseline (an earlier run's JSON) ─► ratio column "vs base"
 
 [choice] MACs are counted by `torch.utils.flop_counter.FlopCounterMode` (MACs = FLOPs / 2)
 while the networks run under `FakeTensorMode`: tensors carry shapes only, so counting a
@@ -29,16 +30,24 @@ synchronised around every timed call, so kernels are charged to the part that la
 (weights included); on the CPU the increase of the process's maximum resident set size
 (`resource.getrusage`) over the timed runs, which is 0 when an earlier peak of the process
 was higher.
+
+[choice] Baseline: any earlier result's JSON (`to_dict`, what `lvc-zoo bench --json` writes)
+serves as a baseline. `Baseline.read` keeps its settings and the total ms per path and frame
+type; `format_bench` then adds a column with this run's total / the baseline's, so a
+slowdown shows at once. Comparing runs of other settings (model, size, frames, quality,
+device, threads, parameter count) is refused: their times are not comparable.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +68,7 @@ from ..runtime import synchronize
 
 __all__ = [
     "BenchResult",
+    "Baseline",
     "ParamCount",
     "deform_conv_flops",
     "flop_counter",
@@ -78,6 +88,13 @@ __all__ = [
 
 PAN_STEP = (0, 4)
 """(dy, dx) pixels per frame of the benchmark clip's camera pan (real motion for the P frames)."""
+
+PATHS = ("estimate", "encode", "decode")
+"""The coding paths `time_coding` times, in report order."""
+FRAME_KINDS = (("I", "i_frame"), ("P", "p_frame"))
+"""(frame type, field of `PathTiming`) of the timed frame kinds, in report order."""
+BASELINE_SETTINGS = ("model", "width", "height", "frames", "quality", "device", "threads")
+"""Settings two bench runs must share for their times to be compared (and the parameter count)."""
 
 TIME_SPLIT_METHOD = (
     "entropy = wall time inside the Coder's calls (estimate: rounding + likelihood bits; encode: that + "
@@ -189,6 +206,64 @@ class BenchResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict with the same field names, nested."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier bench run to compare against: its settings and total ms per (path, frame type).
+
+    Attributes:
+        source: where it was read from (for the report).
+        settings: the `BASELINE_SETTINGS` of that run, plus "params" (its total parameter count).
+        total_ms: total ms per frame by (path, frame type), e.g. ("encode", "P").
+    """
+
+    source: str
+    settings: dict[str, Any]
+    total_ms: dict[tuple[str, str], float]
+
+    @classmethod
+    def read(cls, path: str | Path) -> Baseline:
+        """The baseline in `path`, a bench result's JSON (`BenchResult.to_dict`, `lvc-zoo bench --json`).
+
+        Raises:
+            InputError: the file is not JSON or lacks a setting or a positive total time.
+            OSError: the file cannot be read.
+        """
+        text = Path(path).read_text()
+        fix = "use a file written by `lvc-zoo bench --json`"
+        try:
+            data = json.loads(text)
+            settings = {name: data[name] for name in BASELINE_SETTINGS}
+            settings["params"] = data["params"]["total"]
+            total_ms = {
+                (name, kind): float(data["timing"][name][field]["total_ms"]) for name in PATHS for kind, field in FRAME_KINDS
+            }
+        except json.JSONDecodeError as err:
+            raise InputError(f"baseline {path} is not JSON ({err.msg}, line {err.lineno}): {fix}.") from None
+        except KeyError as err:
+            raise InputError(f"baseline {path} is not a bench result (no field {err}): {fix}.") from None
+        except (TypeError, ValueError):
+            raise InputError(f"baseline {path} is not a bench result (fields of the wrong type): {fix}.") from None
+        if not all(math.isfinite(ms) and ms > 0 for ms in total_ms.values()):
+            raise InputError(f"baseline {path} holds a time that is not a positive number: {fix}.")
+        return cls(str(path), settings, total_ms)
+
+    def check_comparable(self, settings: Mapping[str, Any]) -> None:
+        """Raise InputError naming every setting in which `settings` differ from the baseline's."""
+        differ = [
+            f"{name} {settings[name]} (baseline: {self.settings[name]})" for name in self.settings if settings[name] != self.settings[name]
+        ]
+        if differ:
+            raise InputError(
+                f"baseline {self.source} was measured with other settings: {', '.join(differ)}; "
+                "rerun with the baseline's settings or save a new baseline with --json."
+            )
+
+    def ratio(self, result: BenchResult, path: str, frame_type: str) -> float:
+        """`result`'s total time of `path` and `frame_type` ("I" or "P") over the baseline's."""
+        field = dict(FRAME_KINDS)[frame_type]
+        return getattr(getattr(result.timing, path), field).total_ms / self.total_ms[(path, frame_type)]
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -507,6 +582,7 @@ def bench(
     runs: int = 3,
     warmup: int = 1,
     weights: str = "",
+    baseline: Baseline | None = None,
 ) -> BenchResult:
     """Measure `codec`: parameters, MACs per frame, coding times and peak memory.
 
@@ -517,25 +593,33 @@ def bench(
         quality: quality to code at; None uses `codec.quality`.
         runs, warmup: timed and discarded runs (see `time_coding`).
         weights: what the weights are, for the report (e.g. a directory, "random").
+        baseline: an earlier run this one will be compared with; checked before measuring
+            (`Baseline.check_comparable`), so a mismatch fails at once.
     Returns: a `BenchResult`; `format_bench` prints it, `to_dict` gives its JSON form.
     """
     quality = codec.check_quality(quality)
     if frames < 2:
         raise InputError(f"the benchmark needs an I frame and at least one P frame: use 2 or more frames, not {frames}.")
+    settings = {
+        "model": codec.model_name or type(codec).__name__,
+        "width": width,
+        "height": height,
+        "frames": frames,
+        "quality": quality,
+        "device": str(codec.device),
+        "threads": torch.get_num_threads(),
+    }
+    params = count_parameters(codec)
+    if baseline is not None:
+        baseline.check_comparable({**settings, "params": params.total})
     clip = bench_clip(frames, width, height)
     macs = count_macs(codec, width, height, quality)
     timing, memory = time_coding(codec, clip, quality, runs, warmup)
     return BenchResult(
-        model=codec.model_name or type(codec).__name__,
+        **settings,
         weights=weights,
-        width=width,
-        height=height,
-        frames=frames,
         frame_types=codec.frame_types(frames, intra_period=-1),
-        quality=quality,
-        device=str(codec.device),
-        threads=torch.get_num_threads(),
-        params=count_parameters(codec),
+        params=params,
         macs=macs,
         timing=timing,
         memory=memory,
@@ -545,8 +629,11 @@ def bench(
 
 
 # ----------------------------------------------------------------------------- report
-def format_bench(result: BenchResult) -> str:
-    """A human-readable report of `result` (several lines, no trailing newline)."""
+def format_bench(result: BenchResult, baseline: Baseline | None = None) -> str:
+    """A human-readable report of `result` (several lines, no trailing newline).
+
+    With a `baseline`, the time table gains a "vs base" column: this run's total / the baseline's.
+    """
     r, macs, timing = result, result.macs, result.timing
     p_count = r.frame_types.count("P")
     threads = f"{r.threads} CPU thread{'s' if r.threads != 1 else ''}"
@@ -560,17 +647,21 @@ def format_bench(result: BenchResult) -> str:
         f"              {macs.method}",
         "",
         f"time, ms/frame (run with the median total of {timing.runs}, after {timing.warmup} warm-up run(s))",
-        f"  {'path':<9}{'frame':<7}{'total':>10}{'network':>10}{'entropy':>10}",
+        f"  {'path':<9}{'frame':<7}{'total':>10}{'network':>10}{'entropy':>10}" + (f"{'vs base':>10}" if baseline else ""),
     ]
-    for name in ("estimate", "encode", "decode"):
+    for name in PATHS:
         path: PathTiming = getattr(timing, name)
-        for frame_type, split in (("I", path.i_frame), ("P", path.p_frame)):
+        for frame_type, field in FRAME_KINDS:
+            split: TimeSplit = getattr(path, field)
             label = name if frame_type == "I" else ""
+            ratio = f"{baseline.ratio(result, name, frame_type):>9.2f}x" if baseline else ""
             lines.append(
-                f"  {label:<9}{frame_type:<7}{split.total_ms:>10.1f}{split.network_ms:>10.1f}{split.entropy_ms:>10.1f}"
+                f"  {label:<9}{frame_type:<7}{split.total_ms:>10.1f}{split.network_ms:>10.1f}{split.entropy_ms:>10.1f}{ratio}"
             )
+    lines.append(f"  {timing.method}")
+    if baseline:
+        lines.append(f"  vs base = total / the total of the baseline {baseline.source} (above 1.00x: slower)")
     lines += [
-        f"  {timing.method}",
         f"  decode reproduces the encoder's reconstruction exactly: {'yes' if timing.decode_exact else 'NO'}",
         "",
         f"peak memory   {r.memory.peak_mib:.1f} MiB ({r.memory.method})",

@@ -14,7 +14,7 @@ import torch
 import lvc_zoo
 from lvc_testing import reference_root
 from lvc_zoo.cli.main import main
-from lvc_zoo.eval.bench import bench, bench_clip, count_macs, count_parameters, format_bench
+from lvc_zoo.eval.bench import BASELINE_SETTINGS, Baseline, bench, bench_clip, count_macs, count_parameters, format_bench
 from lvc_zoo.models import DCVCDC, DCVCLCG, DCVCDCConfig, DCVCLCGConfig
 
 REFERENCE_MACS_P_1920X1088 = 2_789_979_985_920
@@ -32,14 +32,28 @@ def one_line_error(code: int, err: str, match: str) -> None:
     assert re.search(match, err), err
 
 
+BASELINE_MS = {"estimate": 100.0, "encode": 200.0, "decode": 400.0}
+"""I-frame totals of the baseline the bench fixture compares with (P frames: half of them)."""
+
+
+def small_baseline() -> dict:
+    """A saved baseline with the settings of `SMALL` and the times of `BASELINE_MS` (the fields `Baseline.read` uses)."""
+    small = DCVCDC(DCVCDCConfig.small())
+    settings = {"model": "dcvc_dc", "width": 64, "height": 64, "frames": 4, "quality": 3, "device": "cpu", "threads": 1}
+    timing = {path: {"i_frame": {"total_ms": ms}, "p_frame": {"total_ms": ms / 2}} for path, ms in BASELINE_MS.items()}
+    return {**settings, "params": {"total": sum(p.numel() for p in small.parameters())}, "timing": timing}
+
+
 @pytest.fixture(scope="module")
 def bench_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    """`lvc-zoo bench --small` at 64x64: its JSON and its stdout."""
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    """`lvc-zoo bench --small` at 64x64 against a saved `--baseline`: its JSON and its stdout."""
+    folder = tmp_path_factory.mktemp("bench")
+    out, baseline = folder / "bench.json", folder / "baseline.json"
+    baseline.write_text(json.dumps(small_baseline()))
     threads = torch.get_num_threads()
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        code = main([*SMALL, "--json", str(out)])
+        code = main([*SMALL, "--json", str(out), "--baseline", str(baseline)])
     assert code == 0
     assert torch.get_num_threads() == threads, "--threads must not leak out of main()"
     return json.loads(out.read_text()), stdout.getvalue()
@@ -84,8 +98,8 @@ def test_bench_prints_a_table(bench_json: tuple[dict, str]) -> None:
     assert f"total {result['params']['total']:,}" in out
     assert re.search(r"MACs/frame\s+I [\d.]+ G\s+P [\d.]+ G", out)
     for path in ("estimate", "encode", "decode"):
-        assert re.search(rf"^\s+{path}\s+I(\s+\d+\.\d){{3}}$", out, re.M), out
-    assert len(re.findall(r"^\s+P(\s+\d+\.\d){3}$", out, re.M)) == 3
+        assert re.search(rf"^\s+{path}\s+I(\s+\d+\.\d){{3}}\s+\d+\.\d\dx$", out, re.M), out
+    assert len(re.findall(r"^\s+P(\s+\d+\.\d){3}\s+\d+\.\d\dx$", out, re.M)) == 3
     assert "entropy = wall time inside the Coder's calls" in out
     assert "peak memory" in out and "MiB" in out
 
@@ -150,6 +164,7 @@ def test_bench_api_returns_a_result_the_table_shows() -> None:
     assert result.params == count_parameters(codec)
     table = format_bench(result)
     assert "2 frames (1 I + 1 P)" in table and "weights: random" in table
+    assert "vs base" not in table
 
 
 def test_bench_clip_moves_and_stays_in_range() -> None:
@@ -185,3 +200,57 @@ def test_bench_names_bundled_weights_with_their_sha256(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert f"weights: bundled lvc_zoo/weights/dcvc_dc_tiny (model.safetensors sha256:{digest})" in out
     assert "hf-hub:None" not in out
+
+
+def test_bench_prints_the_ratio_to_the_saved_baseline(bench_json: tuple[dict, str]) -> None:
+    result, out = bench_json
+    assert re.search(r"^\s+path\s+frame\s+total\s+network\s+entropy\s+vs base$", out, re.M), out
+    rows = re.findall(r"^\s+(estimate|encode|decode)?\s+([IP])\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)x$", out, re.M)
+    assert [(label, frame_type) for label, frame_type, _, _ in rows] == [row for p in BASELINE_MS for row in ((p, "I"), ("", "P"))], out
+    path = ""
+    for label, frame_type, total, ratio in rows:
+        path = label or path
+        old = BASELINE_MS[path] if frame_type == "I" else BASELINE_MS[path] / 2
+        measured = result["timing"][path]["i_frame" if frame_type == "I" else "p_frame"]["total_ms"]
+        assert float(total) == pytest.approx(measured, abs=0.051)
+        assert float(ratio) == pytest.approx(measured / old, abs=0.0051), (path, frame_type)
+    assert re.search(r"vs base = total / the total of the baseline \S+baseline.json", out)
+
+
+def test_a_saved_json_reads_back_as_a_baseline(bench_json: tuple[dict, str], tmp_path) -> None:
+    result, _ = bench_json
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps(result))
+    baseline = Baseline.read(saved)
+    assert baseline.total_ms[("encode", "P")] == result["timing"]["encode"]["p_frame"]["total_ms"]
+    assert len(baseline.total_ms) == 6
+    baseline.check_comparable({**{name: result[name] for name in BASELINE_SETTINGS}, "params": result["params"]["total"]})
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (None, r"No such file"),
+        ("{not json", r"baseline .* is not JSON .*lvc-zoo bench --json"),
+        ('{"model": "dcvc_dc"}', r"baseline .* is not a bench result \(no field 'width'\)"),
+        ("[1, 2]", r"baseline .* is not a bench result \(fields of the wrong type\)"),
+    ],
+)
+def test_a_bad_baseline_file_is_one_line_error(content: str | None, match: str, tmp_path, capsys) -> None:
+    baseline = tmp_path / "baseline.json"
+    if content is not None:
+        baseline.write_text(content)
+    code = main([*SMALL, "--baseline", str(baseline)])
+    one_line_error(code, capsys.readouterr().err, match)
+
+
+def test_a_baseline_with_other_settings_or_a_bad_time_is_refused(tmp_path, capsys) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({**small_baseline(), "width": 128, "threads": 2}))
+    code = main([*SMALL, "--baseline", str(baseline)])
+    one_line_error(code, capsys.readouterr().err, r"other settings: width 64 \(baseline: 128\), threads 1 \(baseline: 2\)")
+    broken = small_baseline()
+    broken["timing"]["decode"]["p_frame"]["total_ms"] = 0.0
+    baseline.write_text(json.dumps(broken))
+    code = main([*SMALL, "--baseline", str(baseline)])
+    one_line_error(code, capsys.readouterr().err, r"not a positive number")
