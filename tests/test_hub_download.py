@@ -361,7 +361,7 @@ def test_unreachable_hub_says_what_was_tried(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_registry_revision_must_be_a_commit_of_a_hub_repo() -> None:
     def spec(**hub: Any) -> ModelSpec:
-        return ModelSpec(name="x", builder=DCVCDC, config=DCVCDCConfig(), **hub)
+        return ModelSpec(name="x", model=DCVCDC, **hub)
 
     assert spec(hub_repo="org/name", revision="0123456789abcdef" * 2 + "01234567").revision is not None
     with pytest.raises(ConfigError, match="must be a full commit id"):

@@ -18,6 +18,7 @@ import torch
 
 import lvc_zoo
 
+from .help import COMMAND_HELP
 from ..coding.bitstream import MIN_FRAME_SIDE
 from ..errors import InputError
 from ..eval.bench import bench, format_bench
@@ -28,7 +29,7 @@ from .codec_commands import parse_device, parse_positive, parse_size
 
 __all__ = ["HELP", "add_arguments", "run", "register"]
 
-HELP = "parameters, MACs per frame, encode/decode time and peak memory of a model"
+HELP = COMMAND_HELP["bench"]
 NO_WEIGHTS = "none"
 """`--weights none`: random initialisation."""
 SEED = 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,15 @@ def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytes
     best_bits = sum(8 * sum(len(c) for c in frame.chunks.values()) for frame in frames)
     assert float(rows[-1].group(2)) == pytest.approx(best_bits / (64 * 64 * 2), abs=1e-4)
     assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"]])
+def test_help_and_list_import_neither_torch_nor_lightning(argv: list[str]) -> None:
+    """A fresh interpreter runs `lvc-zoo --help` / `lvc-zoo list`, then reports what it imported."""
+    probe = (
+        "import sys\nfrom lvc_zoo.cli.main import main\ncode = main(sys.argv[1:])\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'numpy') if m in sys.modules), code)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "[] 0"
+    assert ("dcvc_dc_tiny" in done.stdout) == (argv == ["list"])
