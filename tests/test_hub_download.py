@@ -35,6 +35,8 @@ from lvc_zoo.hub import HubRef, parse_hub_id, sha256_file
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 from lvc_zoo.registry import MODELS, ModelSpec
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = "lvc/dcvc-dc-small"
 PINNED = "lvc/dcvc-dc-small-pinned"

@@ -22,13 +22,13 @@ demo model, a 64x64 crop's peak RSS over the weights was 1.1-1.2 x the saved byt
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from ..errors import ConfigError
@@ -173,10 +173,12 @@ class MemoryCheck(Callback):
         self.need = self.estimate(pl_module, batch_size, frames, crop, trainer.global_step)
         needed = self.need.total(batch_size)
         if needed <= available:
-            rank_zero_info(
-                f"lightning: note: memory check: batches of {batch_size} x {frames} frames at {crop}x{crop} need about "
-                f"{needed / GIB:.2f} GiB, {available / GIB:.1f} GiB is available ({source})."
-            )
+            if trainer.is_global_zero:
+                print(
+                    f"lightning: note: memory check: batches of {batch_size} x {frames} frames at {crop}x{crop} need about "
+                    f"{needed / GIB:.2f} GiB, {available / GIB:.1f} GiB is available ({source}).",
+                    file=sys.stderr,
+                )
             return
         fits = self.need.batch_that_fits(available)
         what = (

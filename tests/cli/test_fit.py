@@ -23,7 +23,7 @@ from lvc_zoo.models import DCVCDC, DCVCDCConfig
 
 RECIPE_FILES = sorted(RECIPES.glob("*.yaml"))
 
-pytestmark = pytest.mark.usefixtures("cli_sandbox")
+pytestmark = [pytest.mark.usefixtures("cli_sandbox"), pytest.mark.slow]
 
 
 def test_installed_lightning_command_is_lvc_zoo() -> None:

@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from fractions import Fraction
 
+import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,8 @@ from hypothesis import strategies as st
 from lvc_zoo.coding.bitstream import MAX_FRAMES, MAX_SIDE
 from lvc_zoo.errors import LvcZooError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
+
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
 
 settings.register_profile(
     "lvc_zoo_fuzz", max_examples=100, derandomize=True, deadline=None, database=None,

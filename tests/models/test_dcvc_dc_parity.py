@@ -18,7 +18,7 @@ from lvc_zoo.models import DCVCDC
 GOLDENS = ["golden_qLOW", "golden_qHIGH", "golden_ladder_qLOW", "golden_ladder_qHIGH"]
 COMPONENTS = ("y", "z", "mv_y", "mv_z")
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
 
 _MODELS: dict[str, DCVCDC] = {}
