@@ -46,12 +46,12 @@ def test_print_config_of_each_recipe(recipe: Path, capsys: pytest.CaptureFixture
 
 
 def test_recipes_are_the_expected_ones() -> None:
-    assert {p.stem for p in RECIPE_FILES} >= {"dcvc_dc", "finetune_custom"}
+    assert {p.stem for p in RECIPE_FILES} >= {"dcvc_dc", "finetune_custom", "finetune_tiny"}
     stages = yaml.safe_load((RECIPES / "dcvc_dc.yaml").read_text())["model"]["init_args"]["recipe"]["stages"]
     assert [s["loss"] for s in stages] == ["motion", "reconstruction", "contextual", "all"]
 
 
-@pytest.mark.parametrize("recipe", [p for p in RECIPE_FILES if p.stem != "finetune_custom"], ids=lambda p: p.stem)
+@pytest.mark.parametrize("recipe", [p for p in RECIPE_FILES if p.stem not in ("finetune_custom", "finetune_tiny")]  # those two: their own tests, ids=lambda p: p.stem)
 def test_fast_dev_run_of_each_training_recipe(recipe: Path, tmp_path: Path) -> None:
     root = vimeo_tree(tmp_path / "vimeo")
     args = ["fit", "-c", str(recipe), "--trainer.fast_dev_run", "true", *tiny_args(root, tmp_path / "run", recipe)]
