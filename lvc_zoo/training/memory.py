@@ -15,8 +15,8 @@ the memory available now: CUDA's free memory on a GPU, else the smaller of the k
 its usage (containers are killed at their limit, not at the machine's).
 
 [choice] ``headroom`` 1.3: transient buffers (the backward's gradients of activations, the
-loader's batches, the allocator's slack) come on top of the saved tensors; measured on the
-demo model, a 64x64 crop's peak RSS over the weights was 1.1-1.2 x the saved bytes.
+loader's batches, the allocator's slack) come on top of the saved tensors. The factor is a
+margin, not yet calibrated against measured peak memory.
 """
 
 from __future__ import annotations
