@@ -51,7 +51,10 @@ def test_recipes_are_the_expected_ones() -> None:
     assert [s["loss"] for s in stages] == ["motion", "reconstruction", "contextual", "all"]
 
 
-@pytest.mark.parametrize("recipe", [p for p in RECIPE_FILES if p.stem not in ("finetune_custom", "finetune_tiny")]  # those two: their own tests, ids=lambda p: p.stem)
+# the fine-tuning recipes start from weights of a fixed config: their own tests run them
+@pytest.mark.parametrize(
+    "recipe", [p for p in RECIPE_FILES if p.stem not in ("finetune_custom", "finetune_tiny")], ids=lambda p: p.stem
+)
 def test_fast_dev_run_of_each_training_recipe(recipe: Path, tmp_path: Path) -> None:
     root = vimeo_tree(tmp_path / "vimeo")
     args = ["fit", "-c", str(recipe), "--trainer.fast_dev_run", "true", *tiny_args(root, tmp_path / "run", recipe)]
