@@ -22,6 +22,7 @@ __all__ = [
     "BitstreamError",
     "ModelMismatchError",
     "ExactnessWarning",
+    "require_quality",
 ]
 
 
@@ -112,3 +113,9 @@ class ModelMismatchError(BitstreamError):
 
 class ExactnessWarning(UserWarning):
     """A stream decoded under other torch or lvc_zoo versions than encoded it: the frames may differ in the last bits."""
+
+
+def require_quality(model: str, quality: object, qualities: Sequence[int]) -> None:
+    """Raise QualityError (naming the valid range) unless `quality` is one of `qualities`."""
+    if isinstance(quality, bool) or not isinstance(quality, int) or quality not in qualities:
+        raise QualityError(model, quality, qualities)

@@ -3,6 +3,18 @@
 The table is static so `list_models()` works offline and a typo fails with suggestions
 instead of a download attempt. Builders only build; name lookup, quality checks and weight
 loading live once, in `lvc_zoo.load`.
+
+The table names each builder by its import path ("lvc_zoo.models.dcvc_dc:DCVCDC"), imported on
+first use of `ModelSpec.builder`, `.config` or `.rate`: reading the table (`lvc-zoo list`,
+`--help`, `list_models()`) imports neither torch nor lightning. A new model is one entry:
+
+    ModelSpec(
+        name="dcvc_fm",
+        model="lvc_zoo.models.dcvc_fm:DCVCFM",   # module:class, imported on use
+        preset=None,                             # None: the config class's defaults; "tiny": a classmethod of it
+        qualities=(0, 1, 2, 3),                  # as the model's rate says (tests/test_registry.py checks)
+        paper="...", licence="MIT", description="...",
+    ),
 """
 
 from __future__ import annotations
@@ -11,29 +23,16 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import import_module
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, UnknownModelError
-from .models import (
-    DCVCDC,
-    DCVCFM,
-    DCVCLCG,
-    ECVC,
-    LSTVC,
-    SEVC,
-    DCVCDCConfig,
-    DCVCDCTiny,
-    DCVCFMConfig,
-    DCVCLCGConfig,
-    ECVCConfig,
-    LSTVCConfig,
-    LSTVCPlus,
-    SEVCConfig,
-    VideoCodec,
-)
-from .models.codec import require_quality
-from .rate import RateSpec
+from .errors import ConfigError, UnknownModelError, require_quality
+
+if TYPE_CHECKING:
+    from .models import VideoCodec
+    from .rate import RateSpec
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "spec_of_class", "list_models", "index_specs", "weights_label"]
 
@@ -48,9 +47,13 @@ class ModelSpec:
 
     Attributes:
         name: registry key, snake_case (`dcvc_dc`).
-        builder: the model's `VideoCodec` subclass; `builder(config)` builds it.
-        config: the default configuration, an instance of `builder.config_class`.
-        rate: the model's rate description, `builder.rate_for(config)` (derived, not given).
+        model: the model's `VideoCodec` subclass as "package.module:Class" (imported on first
+            use, see `builder`), or the class itself.
+        preset: the default configuration: None for `config_class()`, the name of a
+            classmethod of the config class ("tiny": `DCVCDCConfig.tiny()`), or a config instance.
+        qualities: the valid user-facing qualities, ascending (higher is better quality), as
+            the model's rate has them; declared so the table is read without importing the model,
+            and checked against the rate when it is first built.
         aliases: other accepted spellings (`dcvc-dc`).
         hub_repo: Hugging Face Hub repo (`ORG/NAME`) of the published weights, or None
             while none are published.
@@ -69,8 +72,9 @@ class ModelSpec:
     """
 
     name: str
-    builder: type[VideoCodec]
-    config: Any
+    model: str | type[VideoCodec]
+    preset: Any = None
+    qualities: tuple[int, ...] = (0, 1, 2, 3)
     aliases: tuple[str, ...] = ()
     hub_repo: str | None = None
     revision: str | None = None
@@ -79,14 +83,10 @@ class ModelSpec:
     paper: str = ""
     licence: str = ""
     description: str = ""
-    rate: RateSpec = field(init=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.config, self.builder.config_class):
-            raise ConfigError(
-                f"ModelSpec {self.name!r}: config is a {type(self.config).__name__}, "
-                f"but {self.builder.__name__} takes a {self.builder.config_class.__name__}."
-            )
+        if isinstance(self.model, str) and not re.fullmatch(r"[\w.]+:\w+", self.model):
+            raise ConfigError(f"ModelSpec {self.name!r}: model {self.model!r} must read 'package.module:Class'.")
         if self.revision is not None and (self.hub_repo is None or not _COMMIT.fullmatch(self.revision)):
             raise ConfigError(
                 f"ModelSpec {self.name!r}: revision {self.revision!r} must be a full commit id "
@@ -98,12 +98,62 @@ class ModelSpec:
                 "sha256 pins in files."
             )
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
-        object.__setattr__(self, "rate", self.builder.rate_for(self.config))
 
     @property
-    def qualities(self) -> tuple[int, ...]:
-        """Valid user-facing qualities, ascending (higher is better quality): the rate's."""
-        return self.rate.qualities
+    def class_name(self) -> str:
+        """The model class's name ("DCVCDC"), without importing it."""
+        return self.model.rpartition(":")[2] if isinstance(self.model, str) else self.model.__name__
+
+    @cached_property
+    def builder(self) -> type[VideoCodec]:
+        """The model's `VideoCodec` subclass (imported on first use); `builder(config)` builds it.
+
+        Raises:
+            ConfigError: `model` names no importable class.
+        """
+        if not isinstance(self.model, str):
+            return self.model
+        module, _, name = self.model.partition(":")
+        try:
+            return getattr(import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(f"ModelSpec {self.name!r}: cannot import {self.model!r}: {err}") from err
+
+    @cached_property
+    def config(self) -> Any:
+        """The default configuration, an instance of `builder.config_class` (from `preset`).
+
+        Raises:
+            ConfigError: `preset` is neither None, a classmethod name of the config class nor one of its instances.
+        """
+        config_class = self.builder.config_class
+        if self.preset is None:
+            return config_class()
+        if isinstance(self.preset, str):
+            if not callable(getattr(config_class, self.preset, None)):
+                raise ConfigError(f"ModelSpec {self.name!r}: {config_class.__name__} has no preset {self.preset!r}.")
+            return getattr(config_class, self.preset)()
+        if not isinstance(self.preset, config_class):
+            raise ConfigError(
+                f"ModelSpec {self.name!r}: config is a {type(self.preset).__name__}, "
+                f"but {self.builder.__name__} takes a {config_class.__name__}."
+            )
+        return self.preset
+
+    @cached_property
+    def rate(self) -> RateSpec:
+        """The model's rate description, `builder.rate_for(config)` (derived, not given).
+
+        Raises:
+            ConfigError: its qualities are not the declared `qualities`.
+        """
+        rate = self.builder.rate_for(self.config)
+        if tuple(rate.qualities) != tuple(self.qualities):
+            raise ConfigError(
+                f"ModelSpec {self.name!r} declares qualities {self.qualities}, but its rate has {rate.qualities}: "
+                "declare the rate's."
+            )
+        return rate
 
     @property
     def has_published_weights(self) -> bool:
@@ -116,6 +166,9 @@ class ModelSpec:
             require_quality(self.name, quality, self.qualities)
 
 
+_Q_INDEX: tuple[int, ...] = tuple(range(64))
+"""The qualities of DCVC-FM and the models built on it: q_index 0..63."""
+
 _LSTVC_PAPER = (
     "Wang, Chen. Exploring Long- and Short-Range Temporal Information for Learned Video Compression. IEEE TIP 2024."
 )
@@ -123,8 +176,7 @@ _LSTVC_PAPER = (
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="dcvc_dc",
-        builder=DCVCDC,
-        config=DCVCDCConfig(),
+        model="lvc_zoo.models.dcvc_dc:DCVCDC",
         aliases=("dcvc-dc",),
         hub_repo=None,
         revision=None,
@@ -138,8 +190,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="dcvc_fm",
-        builder=DCVCFM,
-        config=DCVCFMConfig(),
+        model="lvc_zoo.models.dcvc_fm:DCVCFM",
+        qualities=_Q_INDEX,
         aliases=("dcvc-fm",),
         hub_repo=None,
         revision=None,
@@ -153,8 +205,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="dcvc_lcg",
-        builder=DCVCLCG,
-        config=DCVCLCGConfig(),
+        model="lvc_zoo.models.dcvc_lcg:DCVCLCG",
+        qualities=_Q_INDEX,
         aliases=("dcvc-lcg",),
         hub_repo=None,
         revision=None,
@@ -172,8 +224,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="sevc",
-        builder=SEVC,
-        config=SEVCConfig(),
+        model="lvc_zoo.models.sevc:SEVC",
         aliases=(),
         hub_repo=None,
         revision=None,
@@ -188,8 +239,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="lstvc",
-        builder=LSTVC,
-        config=LSTVCConfig(),
+        model="lvc_zoo.models.lstvc:LSTVC",
         paper=_LSTVC_PAPER,
         licence="MIT",
         description=(
@@ -199,8 +249,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="lstvc_plus",
-        builder=LSTVCPlus,
-        config=LSTVCConfig.plus(),
+        model="lvc_zoo.models.lstvc:LSTVCPlus",
+        preset="plus",
         aliases=("lstvc+",),
         paper=_LSTVC_PAPER,
         licence="MIT",
@@ -208,8 +258,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="ecvc",
-        builder=ECVC,
-        config=ECVCConfig(),
+        model="lvc_zoo.models.ecvc:ECVC",
         aliases=(),
         hub_repo=None,
         revision=None,
@@ -227,8 +276,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         name="dcvc_dc_tiny",
-        builder=DCVCDCTiny,
-        config=DCVCDCConfig.tiny(),
+        model="lvc_zoo.models.dcvc_dc:DCVCDCTiny",
+        preset="tiny",
         aliases=("dcvc-dc-tiny",),
         bundled="weights/dcvc_dc_tiny",
         files={"model.safetensors": "da6c47ce06fc7f120b35d59ff88e9ea5cef3a685e56fff2086cf6aec2e1871c2"},
@@ -281,7 +330,7 @@ def get_spec(name: str) -> ModelSpec:
 
 def spec_of_class(class_name: str) -> ModelSpec | None:
     """The spec whose builder is the class named `class_name` (e.g. "DCVCDC"); None if no model's is."""
-    specs = [spec for spec in _INDEX.values() if spec.builder.__name__ == class_name]
+    specs = [spec for spec in _INDEX.values() if spec.class_name == class_name]
     return next((spec for spec in specs if spec.name == spec.builder.model_name), specs[0] if specs else None)
 
 

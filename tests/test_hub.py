@@ -189,7 +189,7 @@ def test_config_without_a_weights_checksum_is_refused(saved: Path) -> None:
 # ----------------------------------------------------------------------------- bundled weights
 def _bundled_spec(files: dict[str, str]) -> ModelSpec:
     return ModelSpec(
-        name="dcvc_dc", builder=DCVCDC, config=DCVCDCConfig.small(),
+        name="dcvc_dc", model=DCVCDC, preset=DCVCDCConfig.small(),
         bundled="weights/dcvc_dc_small", files=files,
     )
 

@@ -35,6 +35,8 @@ from lvc_zoo.hub import HubRef, parse_hub_id, sha256_file
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 from lvc_zoo.registry import MODELS, ModelSpec
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = "lvc/dcvc-dc-small"
 PINNED = "lvc/dcvc-dc-small-pinned"
@@ -361,7 +363,7 @@ def test_unreachable_hub_says_what_was_tried(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_registry_revision_must_be_a_commit_of_a_hub_repo() -> None:
     def spec(**hub: Any) -> ModelSpec:
-        return ModelSpec(name="x", builder=DCVCDC, config=DCVCDCConfig(), **hub)
+        return ModelSpec(name="x", model=DCVCDC, **hub)
 
     assert spec(hub_repo="org/name", revision="0123456789abcdef" * 2 + "01234567").revision is not None
     with pytest.raises(ConfigError, match="must be a full commit id"):

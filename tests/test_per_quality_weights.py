@@ -40,7 +40,7 @@ class PerQualityCodec(DCVCDC):
 
 
 def register(hub_repo: str | None = None, files: dict[str, str] | None = None) -> registry.ModelSpec:
-    spec = registry.ModelSpec(name=NAME, builder=PerQualityCodec, config=DCVCDCConfig.small(), hub_repo=hub_repo, files=files or {})
+    spec = registry.ModelSpec(name=NAME, model=PerQualityCodec, preset=DCVCDCConfig.small(), hub_repo=hub_repo, files=files or {})
     registry._INDEX[NAME] = spec
     return spec
 
@@ -54,7 +54,7 @@ def trained(quality: int) -> PerQualityCodec:
 
 @pytest.fixture
 def per_quality_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setitem(registry._INDEX, NAME, registry.ModelSpec(name=NAME, builder=PerQualityCodec, config=DCVCDCConfig.small()))
+    monkeypatch.setitem(registry._INDEX, NAME, registry.ModelSpec(name=NAME, model=PerQualityCodec, preset=DCVCDCConfig.small()))
     return save_pretrained({q: trained(q) for q in range(4)}, tmp_path / "pq")
 
 

@@ -41,7 +41,19 @@ def test_specs_are_frozen() -> None:
 
 def test_registry_qualities_match_the_built_model() -> None:
     for spec in MODELS:
-        assert spec.builder(spec.config).qualities == spec.qualities
+        assert spec.builder(spec.config).qualities == spec.rate.qualities == spec.qualities
+        assert spec.class_name == spec.builder.__name__
+
+
+def test_a_declared_quality_range_the_rate_disagrees_with_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"declares qualities \(0, 1\), but its rate has \(0, 1, 2, 3\)"):
+        ModelSpec(name="x", model="lvc_zoo.models.dcvc_dc:DCVCDC", qualities=(0, 1)).rate
+    with pytest.raises(ConfigError, match="must read 'package.module:Class'"):
+        ModelSpec(name="x", model="lvc_zoo.models.DCVCDC")
+    with pytest.raises(ConfigError, match="cannot import 'lvc_zoo.models.dcvc_dc:Nope'"):
+        ModelSpec(name="x", model="lvc_zoo.models.dcvc_dc:Nope").builder
+    with pytest.raises(ConfigError, match="has no preset 'huge'"):
+        ModelSpec(name="x", model="lvc_zoo.models.dcvc_dc:DCVCDC", preset="huge").config
 
 
 def test_unknown_name_suggests_close_names() -> None:
@@ -74,7 +86,7 @@ def test_weights_with_pretrained_false_is_rejected(tmp_path) -> None:
 
 
 def _spec(name: str, aliases: tuple[str, ...] = ()) -> ModelSpec:
-    return ModelSpec(name=name, builder=DCVCDC, config=DCVCDCConfig(), aliases=aliases)
+    return ModelSpec(name=name, model=DCVCDC, aliases=aliases)
 
 
 def test_index_rejects_duplicate_names_and_aliases() -> None:
@@ -89,7 +101,7 @@ def test_index_rejects_duplicate_names_and_aliases() -> None:
 
 def test_spec_rejects_a_config_of_another_class() -> None:
     with pytest.raises(ConfigError, match="takes a DCVCDCConfig"):
-        ModelSpec(name="x", builder=DCVCDC, config={"ch_1x": 48})
+        ModelSpec(name="x", model=DCVCDC, preset={"ch_1x": 48}).config
 
 
 def test_weights_label_names_each_kind_of_weights() -> None:

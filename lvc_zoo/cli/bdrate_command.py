@@ -11,13 +11,14 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from .help import COMMAND_HELP
 from ..eval.bdrate import BD_METHODS, compare, format_table
 from ..eval.plots import plot_rd
 from ..eval.results import PSNR_KINDS, RDPoint, Results, load_results
 
 __all__ = ["HELP", "register", "add_arguments", "run"]
 
-HELP = "BD-rate of a results file against an anchor (per sequence, per dataset, average)"
+HELP = COMMAND_HELP["bdrate"]
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -19,6 +19,7 @@ import torch
 
 import lvc_zoo
 
+from .help import COMMAND_HELP
 from ..errors import InputError
 from ..eval.bench import Baseline, bench, format_bench
 from ..models import VideoCodec
@@ -28,7 +29,7 @@ from .codec_commands import parse_device, parse_frame_size, parse_positive
 
 __all__ = ["HELP", "add_arguments", "run", "register"]
 
-HELP = "parameters, MACs per frame, encode/decode time and peak memory of a model"
+HELP = COMMAND_HELP["bench"]
 NO_WEIGHTS = "none"
 """`--weights none`: random initialisation."""
 SEED = 0

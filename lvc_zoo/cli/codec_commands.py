@@ -26,6 +26,7 @@ import torch
 
 import lvc_zoo
 
+from .help import COMMAND_HELP
 from ..coding.bitstream import MAX_SIDE, MIN_FRAME_SIDE, read_header, write_stream
 from ..data import ColourSpace, VideoInfo, probe_video, read_video, write_video
 from ..errors import BitstreamError, InputError, ModelMismatchError, UnknownModelError
@@ -35,6 +36,8 @@ from ..runtime import progress, timed, write_atomic
 
 __all__ = [
     "ENCODE_HELP",
+    "register_encode",
+    "register_decode",
     "DECODE_HELP",
     "add_encode_arguments",
     "add_decode_arguments",
@@ -45,14 +48,28 @@ __all__ = [
     "parse_device",
 ]
 
-ENCODE_HELP = "code a video (.yuv, .y4m, PNG folder, .mp4, ...) into an lvc_zoo bitstream"
-DECODE_HELP = "decode an lvc_zoo bitstream into .yuv, .y4m, a PNG folder or .mp4/.mkv"
+ENCODE_HELP = COMMAND_HELP["encode"]
+DECODE_HELP = COMMAND_HELP["decode"]
 COLOURS = tuple(f"{matrix}-{range_}" for matrix in ("bt709", "bt601") for range_ in ("full", "limited"))
 _WEIGHTS_HELP = "trained weights: a directory from `lvc-zoo convert` / save_pretrained, or hf-hub:ORG/NAME[@REV]"
 _DEVICE_HELP = "cpu (default), cuda, cuda:1, ...; decode on the kind of device that encoded"
 
 
 # ----------------------------------------------------------------------------- options
+def register_encode(commands: argparse._SubParsersAction) -> None:
+    """Add `encode` to the `lvc-zoo` subcommands."""
+    parser = commands.add_parser("encode", help=ENCODE_HELP)
+    add_encode_arguments(parser)
+    parser.set_defaults(run=run_encode)
+
+
+def register_decode(commands: argparse._SubParsersAction) -> None:
+    """Add `decode` to the `lvc-zoo` subcommands."""
+    parser = commands.add_parser("decode", help=DECODE_HELP)
+    add_decode_arguments(parser)
+    parser.set_defaults(run=run_decode)
+
+
 def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `lvc-zoo encode`."""
     parser.add_argument("input", type=Path, metavar="INPUT", help="video: .yuv (8-bit 4:2:0), .y4m, a folder of PNGs, .mp4/.mkv/...")

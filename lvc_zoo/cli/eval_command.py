@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .help import COMMAND_HELP
 from ..eval.conditions import DEFAULT_FRAMES, DEFAULT_INTRA_PERIODS, EvalConditions, collect_sequences
 from ..eval.runner import RANDOM_SEED, EvalResults, evaluate, format_summary, resolve_model
 from ..errors import InputError, WeightsNotFoundError
@@ -28,7 +29,7 @@ from .codec_commands import parse_colour, parse_device, parse_intra_period, pars
 
 __all__ = ["HELP", "register", "add_arguments", "run"]
 
-HELP = "rate-distortion evaluation under the DCVC test conditions (bpp, PSNR, MS-SSIM, time) into DCVC-layout JSON"
+HELP = COMMAND_HELP["eval"]
 _DESCRIPTION = f"""\
 {HELP}.
 

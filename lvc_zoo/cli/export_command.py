@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .help import COMMAND_HELP
 from ..errors import ConfigError
 from ..hub import config_from_dict, load_local, save_pretrained
 from ..initialise import read_checkpoint
@@ -31,10 +32,7 @@ __all__ = ["HELP", "STORED_DTYPES", "register", "run"]
 STORED_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 """--dtype choices: how `save_pretrained` stores the floating-point tensors."""
 
-HELP = (
-    "turn a training checkpoint (lightning fit), or one per quality for a model trained per quality, into a weights "
-    "directory that load() and push read"
-)
+HELP = COMMAND_HELP["export"]
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -26,6 +26,12 @@ weights directory, a checkpoint) also sets the model's config when the recipe gi
 partial initialisation (a model that declares it may start from another's weights) prints one
 line per module it left fresh.
 
+Runs keep to their own folder: a ``ModelCheckpoint`` without ``dirpath`` writes to
+``<trainer.default_root_dir>/checkpoints`` (recipes set ``default_root_dir: runs/NAME``, which git
+ignores), and a fresh ``fit`` (no ``--ckpt_path``) refuses a folder that already holds a
+``last*.ckpt``, so a test or a second run never leaves a checkpoint that a later
+``--ckpt_path last`` would resume by mistake. ``--trainer.fast_dev_run`` writes no checkpoint.
+
 [choice] The config is saved next to the logs with ``overwrite=True``: a second run in the
 same directory (a resume, a test) replaces ``config.yaml`` instead of refusing to start.
 
@@ -39,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from pathlib import Path
 import warnings
 from importlib import import_module
 from typing import Any
@@ -46,7 +53,8 @@ from typing import Any
 import torch
 
 from jsonargparse import ArgumentError, Namespace
-from lightning.pytorch import LightningDataModule
+from lightning.pytorch import LightningDataModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
@@ -161,6 +169,33 @@ class ZooCLI(LightningCLI):
             report = initialise(self.model, self.init_weights)
             for line in report.lines():
                 print(f"{PROG}: note: {line}", file=sys.stderr)
+
+    def before_fit(self) -> None:
+        """Give the run its own checkpoint folder (module docs)."""
+        config = self.config[self.subcommand]
+        keep_to_run_folder(self.trainer, config["trainer"].get("default_root_dir"), config.get("ckpt_path"))
+
+
+def keep_to_run_folder(trainer: Trainer, root_dir: str | None, ckpt_path: str | None) -> None:
+    """Point checkpoint callbacks without a dirpath at `root_dir`/checkpoints and guard the folder.
+
+    Under ``fast_dev_run`` the checkpoint callbacks are removed: a smoke test writes nothing.
+    Raises:
+        ConfigError: a fresh run (`ckpt_path` None) in a folder that already holds a ``last*.ckpt``.
+    """
+    callbacks = [callback for callback in trainer.callbacks if isinstance(callback, ModelCheckpoint)]
+    if trainer.fast_dev_run:
+        trainer.callbacks = [callback for callback in trainer.callbacks if callback not in callbacks]
+        return
+    for callback in callbacks:
+        if callback.dirpath is None and root_dir is not None:
+            callback.dirpath = str(Path(root_dir) / "checkpoints")
+        folder = None if callback.dirpath is None else Path(callback.dirpath)
+        if ckpt_path is None and folder is not None and any(folder.glob("last*.ckpt")):
+            raise ConfigError(
+                f"{folder} already holds a run's last checkpoint: resume it with --ckpt_path last, or start this "
+                "run in its own folder with --trainer.default_root_dir runs/NEW_NAME."
+            )
 
 
 def _recipe(value: Any) -> TrainingRecipe:

@@ -14,22 +14,34 @@ import argparse
 import sys
 from pathlib import Path
 
+from collections.abc import Collection
+from importlib import import_module
+
 import lvc_zoo
 
 from ..errors import ConversionError, LvcZooError
-from ..hub import save_pretrained, sha256_file
 from ..registry import MODELS, get_spec
-from . import bdrate_command, bench_command, codec_commands, demo, eval_command, export_command, push_command
+from .help import COMMAND_HELP
 
 __all__ = ["main"]
 
 PROG = "lvc-zoo"
-TRAINING_COMMANDS = {
-    "fit": "train or fine-tune with a recipe: `lightning fit -c recipes/NAME.yaml` (see lvc-zoo fit --help)",
-    "validate": "validate a checkpoint with a recipe's data: `lightning validate` (see lvc-zoo validate --help)",
-    "test": "test a checkpoint with a recipe's data: `lightning test` (see lvc-zoo test --help)",
-}
+TRAINING_COMMANDS = {name: COMMAND_HELP[name] for name in ("fit", "validate", "test")}
 """Subcommands that are the training CLI's (lvc_zoo.cli.fit, the `lightning` command), with their help."""
+REGISTER = {
+    "list": "lvc_zoo.cli.main:register_list",
+    "convert": "lvc_zoo.cli.main:register_convert",
+    "encode": "lvc_zoo.cli.codec_commands:register_encode",
+    "decode": "lvc_zoo.cli.codec_commands:register_decode",
+    "demo": "lvc_zoo.cli.demo:register",
+    "eval": "lvc_zoo.cli.eval_command:register",
+    "bdrate": "lvc_zoo.cli.bdrate_command:register",
+    "bench": "lvc_zoo.cli.bench_command:register",
+    "push": "lvc_zoo.cli.push_command:register",
+    "export": "lvc_zoo.cli.export_command:register",
+}
+"""Subcommand -> the function that adds its parser, imported only when that subcommand runs, so
+`lvc-zoo --help` and `lvc-zoo list` import neither torch nor lightning."""
 
 
 class UsageError(Exception):
@@ -52,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import fit  # Lightning's CLI: import it only for training
 
         return fit.main(argv)
-    parser = build_parser()
     try:
+        parser = build_parser(only=[arg for arg in argv[:1] if arg in REGISTER])
         args = parser.parse_args(argv)
         return args.run(args)
     except (UsageError, LvcZooError) as err:
@@ -82,41 +94,33 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `lvc-zoo` parser with all subcommands."""
+def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The `lvc-zoo` parser; subcommands in `only` (None: all) get their arguments, the others only their help."""
     parser = _Parser(prog=PROG, description="A model zoo of learned video codecs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {lvc_zoo.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMAND_HELP.items():  # fit, validate, test: main() hands them to lvc_zoo.cli.fit
+        if name in REGISTER and (only is None or name in only):
+            module, _, function = REGISTER[name].partition(":")
+            getattr(import_module(module), function)(commands)
+        else:
+            commands.add_parser(name, help=help_text)
+    return parser
 
-    listing = commands.add_parser("list", help="the models, their qualities, papers and weights")
-    listing.set_defaults(run=run_list)
 
-    convert = commands.add_parser("convert", help="official checkpoints -> an lvc_zoo weights directory")
+def register_list(commands: argparse._SubParsersAction) -> None:
+    """Add `list`."""
+    commands.add_parser("list", help=COMMAND_HELP["list"]).set_defaults(run=run_list)
+
+
+def register_convert(commands: argparse._SubParsersAction) -> None:
+    """Add `convert`."""
+    convert = commands.add_parser("convert", help=COMMAND_HELP["convert"])
     convert.add_argument("name", help="registry name, e.g. dcvc_dc")
     convert.add_argument("--intra", type=Path, required=True, help="official I-frame checkpoint (.pth.tar)")
     convert.add_argument("--inter", type=Path, required=True, help="official P-frame checkpoint (.pth.tar)")
     convert.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
     convert.set_defaults(run=run_convert)
-
-    encode = commands.add_parser("encode", help=codec_commands.ENCODE_HELP)
-    codec_commands.add_encode_arguments(encode)
-    encode.set_defaults(run=codec_commands.run_encode)
-
-    decode = commands.add_parser("decode", help=codec_commands.DECODE_HELP)
-    codec_commands.add_decode_arguments(decode)
-    decode.set_defaults(run=codec_commands.run_decode)
-
-    demo_parser = commands.add_parser("demo", help=demo.HELP)
-    demo.add_arguments(demo_parser)
-    demo_parser.set_defaults(run=demo.run)
-    eval_command.register(commands)
-    bdrate_command.register(commands)
-    bench_command.register(commands)
-    push_command.register(commands)
-    export_command.register(commands)
-    for name, help_text in TRAINING_COMMANDS.items():  # listed for --help; main() hands them to lvc_zoo.cli.fit
-        commands.add_parser(name, help=help_text)
-    return parser
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -134,6 +138,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert official checkpoints, check they load strictly, and save them in lvc_zoo format."""
+    from ..hub import save_pretrained, sha256_file
+
     spec = get_spec(args.name)
     state = lvc_zoo.convert_official(spec.name, intra=args.intra, inter=args.inter)
     codec = lvc_zoo.load(spec.name, pretrained=False)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .help import COMMAND_HELP
 from ..hub import HUB_PREFIX, PushResult, push_pretrained
 
 __all__ = ["HELP", "add_arguments", "run", "register", "format_push"]
 
-HELP = "upload a weights directory (lvc-zoo convert / save_pretrained) to the Hugging Face Hub"
+HELP = COMMAND_HELP["push"]
 
 
 def register(commands: argparse._SubParsersAction) -> None:

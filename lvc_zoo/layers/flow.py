@@ -49,7 +49,7 @@ class FlowLevel(nn.Module):
         4 * (kernel - 1) px, saturating beyond 1/c px. Other channels, the flow input and all
         biases are 0. [choice] The defaults were picked on pans of known shift over the
         training photos of `recipes/demo_tiny.yaml`, never the held-out one
-        (`training_runs/demo_tiny/flow_init_grid.py`).
+        (`tools/demo_tiny/flow_init_grid.py`).
 
         Raises:
             ValueError: widths below (8, 4, 4, 4) or an even kernel.

@@ -53,7 +53,7 @@ from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_st
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..coding.estimate import Coder, Estimate
-from ..errors import BitstreamError, ConfigError, ExactnessWarning, InputError, ModelMismatchError, QualityError
+from ..errors import BitstreamError, ConfigError, ExactnessWarning, InputError, ModelMismatchError, QualityError, require_quality
 from ..layers import SpyNet, pad_to_multiple
 from ..rate import RateSpec
 from ..runtime import torch_threads
@@ -161,12 +161,6 @@ class EstimateResult:
         """Bits per pixel per frame."""
         pixels = self.recon.shape[-2] * self.recon.shape[-1]
         return [b / pixels for b in self.bits]
-
-
-def require_quality(model: str, quality: object, qualities: Sequence[int]) -> None:
-    """Raise QualityError (naming the valid range) unless `quality` is one of `qualities`."""
-    if isinstance(quality, bool) or not isinstance(quality, int) or quality not in qualities:
-        raise QualityError(model, quality, qualities)
 
 
 def psnr(x_hat: Tensor, x: Tensor) -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,8 +176,8 @@ def test_demo_bad_input_is_one_line(argv: list[str], match: str, tmp_path: Path,
     assert not (tmp_path / "demo").exists()
 
 
-RD_ROW = re.compile(r"^\s+(\d)\s+(\d+\.\d{4})\s+(-?\d+\.\d\d|inf)\s+(\d+)\s+(\d+)\s+(\d+\.\d\d)\s+(\d+\.\d{4})\s+(\d+)\s+(\d+)$")
-"""A demo RD row: quality, bpp, PSNR, I bits, mean P bits, P/I, file/estimate, enc ms, dec ms."""
+RD_ROW = re.compile(r"^\s+(\d)\s+(\d+\.\d{4})\s+(\d+\.\d)\s+(-?\d+\.\d\d|inf)\s+(\d+)\s+(\d+)\s+(\d+\.\d\d)\s+(\d+\.\d{4})\s+(\d+)\s+(\d+)$")
+"""A demo RD row: quality, bpp, kbps, RGB PSNR, I bits, mean P bits, P/I, file/estimate, enc ms, dec ms."""
 
 
 def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,4 +189,19 @@ def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytes
     assert header.quality == 3  # the stream kept is the best quality's
     best_bits = sum(8 * sum(len(c) for c in frame.chunks.values()) for frame in frames)
     assert float(rows[-1].group(2)) == pytest.approx(best_bits / (64 * 64 * 2), abs=1e-4)
+    assert float(rows[-1].group(3)) == pytest.approx(best_bits / 2 * 30 / 1000, abs=0.05)  # kbps at the clip's 30 fps
+    assert "x264 on the same frames (libx264 veryslow, tune psnr, 4:2:0; RGB PSNR as above):" in out
+    assert "no BD-rate: x264's lowest quality (CRF 51)" in out  # random weights: far below x264's range
     assert out.rstrip().endswith("decode matches the encoder: max |diff| = 0")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"]])
+def test_help_and_list_import_neither_torch_nor_lightning(argv: list[str]) -> None:
+    """A fresh interpreter runs `lvc-zoo --help` / `lvc-zoo list`, then reports what it imported."""
+    probe = (
+        "import sys\nfrom lvc_zoo.cli.main import main\ncode = main(sys.argv[1:])\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'numpy') if m in sys.modules), code)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "[] 0"
+    assert ("dcvc_dc_tiny" in done.stdout) == (argv == ["list"])

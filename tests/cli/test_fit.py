@@ -23,7 +23,7 @@ from lvc_zoo.models import DCVCDC, DCVCDCConfig
 
 RECIPE_FILES = sorted(RECIPES.glob("*.yaml"))
 
-pytestmark = pytest.mark.usefixtures("cli_sandbox")
+pytestmark = [pytest.mark.usefixtures("cli_sandbox"), pytest.mark.slow]
 
 
 def test_installed_lightning_command_is_lvc_zoo() -> None:
@@ -46,7 +46,7 @@ def test_print_config_of_each_recipe(recipe: Path, capsys: pytest.CaptureFixture
 
 
 def test_recipes_are_the_expected_ones() -> None:
-    assert {p.stem for p in RECIPE_FILES} >= {"dcvc_dc", "finetune_custom"}
+    assert {p.stem for p in RECIPE_FILES} >= {"dcvc_dc", "finetune_custom", "finetune_tiny"}
     stages = yaml.safe_load((RECIPES / "dcvc_dc.yaml").read_text())["model"]["init_args"]["recipe"]["stages"]
     assert [s["loss"] for s in stages] == ["motion", "reconstruction", "contextual", "all"]
 
@@ -55,7 +55,7 @@ def test_recipes_are_the_expected_ones() -> None:
     "recipe",
     [p for p in RECIPE_FILES if yaml.safe_load(p.read_text())["model"]["init_args"].get("init_from") is None],
     ids=lambda p: p.stem,
-)  # recipes that start from other weights (finetune_custom, dcvc_lcg) run in their own tests
+)  # recipes that start from other weights (finetune_custom, finetune_tiny, dcvc_lcg) run in their own tests
 def test_fast_dev_run_of_each_training_recipe(recipe: Path, tmp_path: Path) -> None:
     root = vimeo_tree(tmp_path / "vimeo")
     args = ["fit", "-c", str(recipe), "--trainer.fast_dev_run", "true", *tiny_args(root, tmp_path / "run", recipe)]

@@ -19,6 +19,7 @@ import zlib
 from collections import Counter
 from fractions import Fraction
 
+import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,8 @@ from fuzz_testing import CASE_SECONDS, FUZZ, report
 from lvc_zoo.coding.bitstream import MAX_FRAMES, MAX_SIDE
 from lvc_zoo.errors import LvcZooError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
+
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
 
 torch.manual_seed(0)
 CODEC = DCVCDC(DCVCDCConfig.small()).eval()

@@ -22,6 +22,8 @@ from lvc_zoo.hub import PACKAGE_DIR, WEIGHTS_FILE
 from lvc_zoo.models import VideoCodec
 from lvc_zoo.registry import get_spec
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 SIZE = (256, 384)
 FRAMES = 5
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -219,11 +220,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_demo_runs_checkpoint_recipe_is_continued_by_its_yaml() -> None:
-    """`lightning fit -c recipes/demo_tiny.yaml --ckpt_path training_runs/demo_tiny/checkpoints/last.ckpt`
-    resumes: its recipe, written before schedules, loss terms and validation qualities existed, is
+    """`lightning fit -c recipes/demo_tiny.yaml --ckpt_path step51000.ckpt` (the run's last checkpoint,
+    `git show c2827e2:training_runs/demo_tiny/checkpoints/last.ckpt`; its recipe and step are
+    tools/demo_tiny/last_checkpoint_recipe.json) resumes: its recipe, written before schedules, loss terms and validation qualities existed, is
     the YAML's on every step it has run (the check `lvc_zoo.cli.fit` makes)."""
-    checkpoint = torch.load(ROOT / "training_runs/demo_tiny/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
-    trained = _recipe(Namespace(**checkpoint["hyper_parameters"]["recipe"]))
+    checkpoint = json.loads((ROOT / "tools/demo_tiny/last_checkpoint_recipe.json").read_text())
+    trained = _recipe(Namespace(**checkpoint["recipe"]))
     wanted = _recipe(Namespace(**yaml.safe_load((ROOT / "recipes/demo_tiny.yaml").read_text())["model"]["init_args"]["recipe"]))
     assert wanted.continues(trained, checkpoint["global_step"])
     assert all(stage.schedule == "constant" and stage.loss_terms is None for stage in trained.stages)

@@ -18,7 +18,7 @@ from lvc_zoo.cli import fit
 from lvc_zoo.training import Stage, TrainingRecipe
 from lvc_zoo.training.callbacks import CHECKPOINT_KEY, RNGStateCheckpoint, collect_rng_state, restore_rng_state
 
-pytestmark = pytest.mark.usefixtures("cli_sandbox")
+pytestmark = [pytest.mark.usefixtures("cli_sandbox"), pytest.mark.slow]
 
 MAX_STEPS = 6  # 4 batches per epoch: epoch 0, then 2 steps of epoch 1
 STOP_AT = 3  # steps 0..2 done and checkpointed; the crash hits as step 3 is about to run

@@ -24,6 +24,8 @@ from lvc_zoo.models import SEVC, SEVCConfig
 from lvc_zoo.models.sevc import BASE_RECONSTRUCTION_WEIGHT, SEVC_LAMBDAS, default_recipe
 from lvc_zoo.training import Stage, TrainingRecipe, apply_stage, train_clip, trainable_names
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 RECIPE = RECIPES / "sevc.yaml"
 LAMBDA = 95.0
 QUALITY = 1

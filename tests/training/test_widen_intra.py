@@ -1,4 +1,4 @@
-"""`training_runs/demo_tiny/widen_intra.py`: the demo run's I-frame latent widened without changing what it codes."""
+"""`tools/demo_tiny/widen_intra.py`: the demo run's I-frame latent widened without changing what it codes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from lvc_zoo.data.synthetic import TRAINING_PHOTOS, load_photo, pan_clip
 from lvc_zoo.models import DCVCDC
 from lvc_zoo.models.dcvc_dc_config import DCVCDCConfig
 
-SCRIPT = Path(__file__).resolve().parents[2] / "training_runs" / "demo_tiny" / "widen_intra.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "demo_tiny" / "widen_intra.py"
 NARROW = dataclasses.replace(DCVCDCConfig.small(), intra_latent_channels=16)
 
 
