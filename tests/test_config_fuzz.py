@@ -32,6 +32,8 @@ from lvc_zoo.errors import LvcZooError
 from lvc_zoo.hub import save_pretrained
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 WEIGHTS = "model.safetensors"
 OUTCOMES: Counter[str] = Counter()
 

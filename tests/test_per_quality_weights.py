@@ -77,7 +77,10 @@ def test_models_and_the_registry_read_the_rate() -> None:
     assert DCVCDC.rate_for(DCVCDCConfig()).lambdas == (85.0, 170.0, 380.0, 840.0)
     assert SEVC.rate_for(SEVCConfig()).lambdas == (50.0, 95.0, 200.0, 400.0)
     assert registry.get_spec("dcvc_dc_tiny").rate == DCVCDCTiny.rate_for(DCVCDCConfig.tiny())
-    assert all(spec.qualities == spec.rate.qualities == (0, 1, 2, 3) for spec in registry.MODELS)
+    assert all(spec.qualities == spec.rate.qualities for spec in registry.MODELS)
+    assert {spec.rate.kind: spec.qualities for spec in registry.MODELS} == {
+        "anchors": (0, 1, 2, 3), "q_index": tuple(range(64)), "per_quality_weights": (0, 1, 2, 3)
+    }
     assert registry.get_spec("dcvc_dc_tiny").builder is DCVCDCTiny and DCVCDCTiny().model_name == "dcvc_dc_tiny"
 
 

@@ -29,6 +29,8 @@ from fuzz_testing import CASE_SECONDS, FUZZ, report
 from lvc_zoo.cli.main import main
 from lvc_zoo.data import ColourSpace, VideoInfo, write_video
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "lvc_zoo" / "weights" / "dcvc_dc_tiny"
 EXIT_CODES: Counter[int] = Counter()

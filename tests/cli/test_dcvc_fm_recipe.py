@@ -13,7 +13,7 @@ from lvc_zoo.models import DCVCFM, DCVCFMConfig
 
 RECIPE = RECIPES / "dcvc_fm.yaml"
 
-pytestmark = pytest.mark.usefixtures("cli_sandbox")
+pytestmark = [pytest.mark.usefixtures("cli_sandbox"), pytest.mark.slow]
 
 
 def test_the_unmodified_recipe_builds_the_official_model_and_its_schedule() -> None:

@@ -18,7 +18,7 @@ from lvc_zoo.models import DCVCFM, DCVCFMConfig, DCVCLCG, DCVCLCGConfig
 RECIPE = RECIPES / "dcvc_lcg.yaml"
 FRESH = ("inter.long_term_memory", "inter.context_gathering", "inter.quality_embedding", "inter.mv_prior_film", "inter.y_prior_film")
 
-pytestmark = pytest.mark.usefixtures("cli_sandbox")
+pytestmark = [pytest.mark.usefixtures("cli_sandbox"), pytest.mark.slow]
 
 
 def fm_weights(config: DCVCFMConfig) -> StoredWeights:

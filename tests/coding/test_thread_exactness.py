@@ -24,6 +24,8 @@ from lvc_zoo.coding import read_stream, write_stream
 from lvc_zoo.coding.bitstream import software_id
 from lvc_zoo.errors import ExactnessWarning
 
+pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
+
 ENCODE = """
 import sys, numpy as np, torch, lvc_zoo
 torch.set_num_threads(1)
@@ -38,7 +40,6 @@ np.save(sys.argv[2], codec.estimate(frames).recon.numpy())
 DECODE = """
 import sys, numpy as np, torch, lvc_zoo
 
-pytestmark = pytest.mark.slow  # the fast selection (pytest -m "not slow") leaves it out
 torch.set_num_threads(3)
 codec = lvc_zoo.load("dcvc_dc_tiny")
 np.save(sys.argv[2], codec.decompress(open(sys.argv[1], "rb").read()).numpy())

@@ -16,7 +16,7 @@ from parity_testing import check_against_golden, code_golden_clip, converted_mod
 
 GOLDENS = ["golden_qLOW", "golden_qHIGH", "golden_ladder_qLOW", "golden_ladder_qHIGH"]
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("golden_name", GOLDENS)
