@@ -73,6 +73,7 @@ def _mark_unpickled() -> None:
 
 
 # ------------------------------------------------------------------------------- success paths
+@pytest.mark.slow
 def test_plain_dicts_convert_and_load_strict_into_dcvcdc(converted) -> None:
     model = DCVCDC()
     result = model.load_state_dict(converted, strict=True)
@@ -94,6 +95,7 @@ def test_wrapped_dicts_give_identical_result(official, converted, wrapper: str) 
     assert_same_state(lvc_zoo.convert_official("dcvc_dc", intra={wrapper: intra}, inter={wrapper: inter}), converted)
 
 
+@pytest.mark.slow
 def test_module_prefixes_give_identical_result(official, converted) -> None:
     intra, inter = official
     prefixed = [{f"module.{k}": v for k, v in state.items()} for state in (intra, inter)]
@@ -102,6 +104,7 @@ def test_module_prefixes_give_identical_result(official, converted) -> None:
     assert_same_state(wrapped, converted)
 
 
+@pytest.mark.slow
 def test_paths_saved_with_torch_save_load_and_equal(official, converted, tmp_path: Path) -> None:
     intra, inter = official
     torch.save({"state_dict": intra}, tmp_path / "intra.pth.tar")

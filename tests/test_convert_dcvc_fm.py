@@ -18,6 +18,7 @@ def official(refgen, reference_dir) -> tuple[dict, dict]:
     return official_state_dicts(refgen, reference_dir / "dcvc_fm")
 
 
+@pytest.mark.slow
 def test_every_official_tensor_lands_unchanged_under_a_renamed_key(official: tuple[dict, dict]) -> None:
     intra, inter = official
     state = lvc_zoo.convert_official("dcvc_fm", intra=intra, inter=inter)

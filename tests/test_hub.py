@@ -47,6 +47,7 @@ def test_save_writes_config_weights_and_card(saved: Path) -> None:
     assert "Neural Video Compression with Diverse Contexts" in card and "0..3" in card
 
 
+@pytest.mark.slow
 def test_load_returns_the_exact_class_with_identical_state(small_codec: DCVCDC, saved: Path) -> None:
     codec = lvc_zoo.load("dcvc_dc", 2, weights=saved)
     assert type(codec) is DCVCDC
@@ -160,6 +161,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 """
 
 
+@pytest.mark.slow
 def test_refusing_widths_of_ten_million_takes_no_memory(saved: Path) -> None:
     """The largest config: every field 10**7 (the issue's 0.6-10.9 GB case), every list at its length, floats 1e300."""
     meta = json.loads((saved / "config.json").read_text())
@@ -194,6 +196,7 @@ def _bundled_spec(files: dict[str, str]) -> ModelSpec:
     )
 
 
+@pytest.mark.slow
 def test_bundled_weights_load_from_the_package_without_a_download(
     small_codec: DCVCDC, saved: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -92,6 +92,7 @@ def test_the_directory_maps_each_quality_to_its_file(per_quality_dir: Path) -> N
     assert not (per_quality_dir / "model.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_load_reads_the_file_of_the_quality_and_codes_only_that_quality(per_quality_dir: Path) -> None:
     codec = lvc_zoo.load(NAME, 2, weights=per_quality_dir)
     expected = trained(2).state_dict()
@@ -103,6 +104,7 @@ def test_load_reads_the_file_of_the_quality_and_codes_only_that_quality(per_qual
     assert len(codec.compress(frames, quality=2)) > 0
 
 
+@pytest.mark.slow
 def test_decode_uses_the_file_of_the_streams_quality(per_quality_dir: Path, tmp_path: Path) -> None:
     frames = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     codec = lvc_zoo.load(NAME, 2, weights=per_quality_dir)
@@ -121,6 +123,7 @@ def child_main() -> None:
     print("CHILD-OK")
 
 
+@pytest.mark.slow
 def test_a_hub_download_fetches_only_the_quality_asked_for(per_quality_dir: Path, tmp_path: Path) -> None:
     pins = json.loads((per_quality_dir / "config.json").read_text())["files"]
     with FakeHub() as hub:

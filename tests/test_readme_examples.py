@@ -33,6 +33,7 @@ def test_blocks_are_found_and_only_known_markers_are_used() -> None:
     assert all(NEEDS.match(line + "\n") for line in marked), marked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(runnable_blocks())))
 def test_readme_python_block_runs(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

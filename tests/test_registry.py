@@ -39,6 +39,7 @@ def test_specs_are_frozen() -> None:
         spec.files["model.safetensors"] = "0" * 64  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_registry_qualities_match_the_built_model() -> None:
     for spec in MODELS:
         assert spec.builder(spec.config).qualities == spec.rate.qualities == spec.qualities

@@ -31,6 +31,7 @@ def encode(model: str, codec: lvc_zoo.models.VideoCodec, tmp_path: Path) -> tupl
     return weights, stream
 
 
+@pytest.mark.slow
 def test_base_layer_only_writes_the_quarter_size_video_the_codec_decodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     torch.manual_seed(0)
     weights, stream = encode("sevc", SEVC(SEVCConfig.small()), tmp_path)

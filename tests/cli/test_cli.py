@@ -64,6 +64,7 @@ def test_missing_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert_one_line_error(code, err, r"required: --intra, --inter, -o/--output \(see `lvc-zoo convert --help`\)")
 
 
+@pytest.mark.slow
 def test_convert_official_checkpoints_end_to_end(refgen, reference_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Official-format .pth.tar files -> `lvc-zoo convert` -> a directory load() reads back."""
     intra = refgen.state_dict_from_spec(reference_dir / "dcvc_dc" / "spec_i_ladder.json")
@@ -115,6 +116,7 @@ def test_demo_writes_its_files_and_reports_an_exact_decode(
     assert tuple(decoded.shape) == (3, 3, 64, 80) and info.fps == stream_header.fps
 
 
+@pytest.mark.slow
 def test_demo_exits_non_zero_when_the_decode_differs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,6 +127,7 @@ def test_demo_exits_non_zero_when_the_decode_differs(
     assert re.search(r"decode DIFFERS from the encoder: max \|diff\| = 0\.\d+", out)
 
 
+@pytest.mark.slow
 def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(DCVCDC(DCVCDCConfig.small()), tmp_path / "small")
     out_dir = tmp_path / "demo"
@@ -136,6 +139,7 @@ def test_demo_with_weights_says_where_they_come_from(tmp_path: Path, capsys: pyt
     assert f"lvc-zoo decode {out_dir / 'demo.lvc'} -o decoded.y4m --weights {weights}" in out
 
 
+@pytest.mark.slow
 def test_demo_of_a_model_without_published_weights_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Full dcvc_dc widths, random weights: 32x32 and one frame keep it quick."""
     argv = ["demo", "--model", "dcvc-dc", "--frames", "1", "--size", "64x64", "--quality", "0", "--device", "cpu"]
@@ -145,6 +149,7 @@ def test_demo_of_a_model_without_published_weights_says_so(tmp_path: Path, capsy
     assert "(dcvc_dc has no published weights yet; pass --weights DIR)" in out
 
 
+@pytest.mark.slow
 def test_demo_by_default_runs_the_bundled_model_and_its_stream_decodes_with_lvc_zoo_decode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,6 +185,7 @@ RD_ROW = re.compile(r"^\s+(\d)\s+(\d+\.\d{4})\s+(\d+\.\d)\s+(-?\d+\.\d\d|inf)\s+
 """A demo RD row: quality, bpp, kbps, RGB PSNR, I bits, mean P bits, P/I, file/estimate, enc ms, dec ms."""
 
 
+@pytest.mark.slow
 def test_demo_without_quality_sweeps_every_quality(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["demo", "--small", "--frames", "2", "--size", "64x64", "--device", "cpu", "--output-dir", str(tmp_path)], capsys)
     assert code == 0 and "qualities 0..3" in out

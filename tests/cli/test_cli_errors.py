@@ -126,6 +126,7 @@ def test_subcommand_errors_name_the_right_help(capsys: pytest.CaptureFixture[str
     assert one_line_error(capsys.readouterr().err, "lightning").endswith("(see `lightning --help`)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["missing.yaml", "invalid.yaml"])
 def test_the_lightning_script_prints_one_line(recipe: str, recipes: Path) -> None:
     env = subprocess_env()

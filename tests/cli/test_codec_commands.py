@@ -86,6 +86,7 @@ INPUTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "size", "options", "fps", "colour"), INPUTS, ids=[i[0] for i in INPUTS])
 def test_encode_decode_round_trip_equals_the_encoder_reconstruction(
     name: str, size: tuple[int, int], options: list[str], fps: Fraction, colour: ColourSpace,
@@ -127,6 +128,7 @@ def test_encode_decode_round_trip_equals_the_encoder_reconstruction(
     assert decoded.read_bytes() == reference.read_bytes()  # same 8-bit planes, fps and colour tags
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output", ["out.yuv", "out.y4m", "png_out", "out.mp4"])
 def test_decode_writes_every_output_format(
     output: str, stream: tuple[Path, Path], weights: Path, codec: DCVCDC, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -149,6 +151,7 @@ def test_decode_writes_every_output_format(
     assert torch.equal(decoded, expected)
 
 
+@pytest.mark.slow
 def test_intra_period_and_frames_are_honoured(weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = write_video(tmp_path / "clip.y4m", clip(64, 64, frames=3))
     out = tmp_path / "a.lvc"
@@ -159,6 +162,7 @@ def test_intra_period_and_frames_are_honoured(weights: Path, tmp_path: Path, cap
     assert [f.frame_type for f in frames] == ["I", "I"]
 
 
+@pytest.mark.slow
 def test_progress_bar_only_on_a_terminal_and_not_with_quiet(
     stream: tuple[Path, Path], weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,6 +210,7 @@ def _decode_error(data: bytes, weights: Path, tmp_path: Path, capsys: pytest.Cap
     return code, err
 
 
+@pytest.mark.slow
 def test_decode_refuses_damaged_and_foreign_streams(stream: tuple[Path, Path], weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = stream[1].read_bytes()
     header, frames = read_stream(data)
@@ -230,6 +235,7 @@ def test_decode_refuses_damaged_and_foreign_streams(stream: tuple[Path, Path], w
         assert_one_line_error(code, err, match)
 
 
+@pytest.mark.slow
 def test_decode_missing_stream_and_bad_output(stream: tuple[Path, Path], weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["decode", tmp_path / "missing.lvc", "-o", tmp_path / "out.y4m", "--weights", weights], capsys)
     assert_one_line_error(code, err, r"missing\.lvc does not exist: pass a bitstream written by `lvc-zoo encode`")
@@ -252,6 +258,7 @@ def test_multi_line_messages_are_folded(monkeypatch: pytest.MonkeyPatch, capsys:
     assert_one_line_error(code, err, r"^lvc-zoo: error: first line second line$")
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_leaves_no_output(
     stream: tuple[Path, Path], weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from lvc_zoo.models import DCVCFM, DCVCFMConfig
 QUALITY = 42
 
 
+@pytest.mark.slow
 def test_encode_decode_round_trip_equals_the_encoder_reconstruction(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     torch.manual_seed(0)
     weights = lvc_zoo.save_pretrained(DCVCFM(DCVCFMConfig.small()), tmp_path / "weights")

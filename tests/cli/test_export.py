@@ -28,6 +28,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DCVCDC]:
     return path, model
 
 
+@pytest.mark.slow
 def test_export_writes_a_directory_load_reads_with_the_trained_weights(checkpoint, tmp_path, capsys) -> None:
     path, model = checkpoint
     assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "out")]) == 0
@@ -47,6 +48,7 @@ def test_export_refuses_a_missing_checkpoint_and_the_wrong_model(checkpoint, tmp
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.slow
 def test_export_reads_the_yaml_form_of_a_lightning_cli_checkpoint(checkpoint, tmp_path) -> None:
     """LightningCLI runs store the init args as parsed from YAML (dicts, lists) with the class path."""
     path, model = checkpoint
@@ -61,6 +63,7 @@ def test_export_reads_the_yaml_form_of_a_lightning_cli_checkpoint(checkpoint, tm
     assert main(["export", str(tmp_path / "cli.ckpt"), "--model", "sevc", "-o", str(tmp_path / "b")]) == 2
 
 
+@pytest.mark.slow
 def test_export_float16_halves_the_file_and_loads_the_rounded_weights_as_float32(checkpoint, tmp_path) -> None:
     path, model = checkpoint
     assert main(["export", str(path), "--model", "dcvc_dc", "-o", str(tmp_path / "f32")]) == 0
@@ -74,6 +77,7 @@ def test_export_float16_halves_the_file_and_loads_the_rounded_weights_as_float32
         assert torch.equal(value, trained[key].half().to(value.dtype) if value.is_floating_point() else trained[key])
 
 
+@pytest.mark.slow
 def test_export_writes_files_with_the_mode_the_umask_gives(checkpoint, tmp_path) -> None:
     path, _ = checkpoint
     previous = os.umask(0o027)

@@ -57,12 +57,14 @@ def test_the_readme_session_fine_tunes_exports_and_resumes(tmp_path: Path, cli_s
     assert err[-1].startswith("lightning: error: ") and "already holds a run's last checkpoint: resume it with --ckpt_path last" in err[-1]
 
 
+@pytest.mark.slow
 def test_fast_dev_run_leaves_no_checkpoint(tmp_path: Path, cli_sandbox: None) -> None:
     videos = my_videos(tmp_path / "my_videos", count=2)
     assert lvc_zoo_main([*documented(videos), "--trainer.fast_dev_run", "true"]) == 0
     assert not list(tmp_path.rglob("*.ckpt"))
 
 
+@pytest.mark.slow
 def test_a_batch_that_does_not_fit_stops_with_one_line_naming_one_that_does(
     tmp_path: Path, cli_sandbox: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +88,7 @@ def test_memory_need_names_the_largest_batch_that_fits() -> None:
         MemoryCheck(headroom=0.5)
 
 
+@pytest.mark.slow
 def test_the_estimate_grows_with_the_crop_and_the_frames() -> None:
     codec = lvc_zoo.load("dcvc_dc_tiny")  # its recipe: the default, one "all" stage
     check = MemoryCheck()

@@ -124,6 +124,7 @@ def http_error(status: int, message: str) -> HfHubHTTPError:
 
 
 # ----------------------------------------------------------------------------- dry run
+@pytest.mark.slow
 def test_dry_run_lists_exactly_the_directory_files_and_sends_nothing(saved: Path, no_hub_calls: None) -> None:
     with FakeHub() as hub:
         result = push_pretrained(saved, "lvc/dcvc-dc-small", dry_run=True, endpoint=hub.url)
@@ -197,6 +198,7 @@ def test_unknown_model_and_bad_targets_are_refused_before_any_upload(weights: Pa
 
 
 # ----------------------------------------------------------------------------- the upload
+@pytest.mark.slow
 def test_upload_creates_the_repo_and_uploads_exactly_the_dry_run_files(saved: Path, recording: type[RecordingApi]) -> None:
     planned = push_pretrained(saved, "lvc/dcvc-dc-small", dry_run=True)
     assert recording.calls == []
@@ -237,6 +239,7 @@ def test_pull_request_refs_are_not_created_as_branches(saved: Path, recording: t
     assert dict(recording.calls)["upload_folder"]["revision"] == "refs/pr/3"
 
 
+@pytest.mark.slow
 def test_hub_refusals_become_one_line_errors(saved: Path, recording: type[RecordingApi], capsys: pytest.CaptureFixture[str]) -> None:
     recording.fail_with = http_error(403, "403 Forbidden: you cannot write to lvc/dcvc-dc-small")
     with pytest.raises(HubError, match=r"failed: the Hub answered 403 Forbidden.*write access"):

@@ -100,6 +100,7 @@ def test_estimate_accumulates_bits_per_tag():
 # --------------------------------------------------------------------------- imports
 
 
+@pytest.mark.slow
 def test_import_needs_neither_networks_nor_the_entropy_coder() -> None:
     code = (
         "import sys, lvc_zoo.coding.estimate; "

@@ -40,6 +40,7 @@ def codec() -> DCVCDC:
     return small_codec("dcvc_dc")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", lvc_zoo.list_models())
 @pytest.mark.parametrize("intra_period", [-1, 2])
 def test_decode_equals_encoder_reconstruction(name: str, intra_period: int) -> None:
@@ -101,6 +102,7 @@ class OtherModel(DCVCDC):
     model_name = "dcvc_fm"
 
 
+@pytest.mark.slow
 def test_another_models_stream_is_refused(codec: DCVCDC) -> None:
     torch.manual_seed(0)
     other = OtherModel(type(codec.config).small()).eval()
@@ -136,6 +138,7 @@ torch.save(frames, sys.argv[2] + ".decoded.pt")
 """
 
 
+@pytest.mark.slow
 def test_decoding_in_a_fresh_process_is_exact(codec: DCVCDC, tmp_path: Path) -> None:
     weights = lvc_zoo.save_pretrained(codec, tmp_path / "weights")
     frames = clip(3)

@@ -77,6 +77,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 """
 
 
+@pytest.mark.slow
 def test_the_largest_rejected_header_allocates_nothing(tmp_path: Path) -> None:
     """Peak RSS (KiB) of a fresh process decoding a tiny stream that claims 2**32-1 frames of (2**32-1)^2
     pixels, over that of an idle one (same imports, same codec, no stream)."""

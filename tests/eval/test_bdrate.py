@@ -276,6 +276,7 @@ def test_format_table_rows() -> None:
 # lvc-zoo bdrate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_cli_prints_the_table(vtm_anchor_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                               method: str) -> None:

@@ -59,6 +59,7 @@ def bench_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     return json.loads(out.read_text()), stdout.getvalue()
 
 
+@pytest.mark.slow
 def test_bench_json_has_every_field_with_plausible_values(bench_json: tuple[dict, str]) -> None:
     result, _ = bench_json
     small = DCVCDC(DCVCDCConfig.small())
@@ -104,6 +105,7 @@ def test_bench_prints_a_table(bench_json: tuple[dict, str]) -> None:
     assert "peak memory" in out and "MiB" in out
 
 
+@pytest.mark.slow
 def test_macs_of_the_full_model_at_1920x1088_equal_the_reference() -> None:
     reference = reference_root()
     if reference is not None and (reference / "dcvc_dc" / "measurements.json").is_file():
@@ -120,6 +122,7 @@ def test_macs_of_the_full_model_at_1920x1088_equal_the_reference() -> None:
     assert (params.intra, params.inter) == (REFERENCE_PARAMS["intra"], REFERENCE_PARAMS["inter"])
 
 
+@pytest.mark.slow
 def test_macs_under_fake_tensors_equal_those_of_real_tensors() -> None:
     codec = DCVCDC(DCVCDCConfig.small()).eval()
     fake, real = count_macs(codec, 64, 64), count_macs(codec, 64, 64, fake=False)
@@ -130,6 +133,7 @@ def test_macs_under_fake_tensors_equal_those_of_real_tensors() -> None:
     assert padded.p_frame > fake.p_frame
 
 
+@pytest.mark.slow
 def test_macs_fall_back_to_real_tensors_when_fake_ones_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     class FailingFakeMode:  # a model whose code path needs real values fails inside FakeTensorMode
         def __init__(self, **kwargs: object) -> None:
@@ -150,6 +154,7 @@ def test_macs_fall_back_to_real_tensors_when_fake_ones_fail(monkeypatch: pytest.
     assert (fallback.i_frame, fallback.p_frame) == (real.i_frame, real.p_frame)
 
 
+@pytest.mark.slow
 def test_macs_of_a_data_dependent_search_are_counted_on_real_tensors() -> None:
     """DCVC-LCG's clustering has data-dependent shapes: the counter falls back to real tensors and sees the search."""
     macs = count_macs(DCVCLCG(DCVCLCGConfig.small()).eval(), 64, 64)
@@ -157,6 +162,7 @@ def test_macs_of_a_data_dependent_search_are_counted_on_real_tensors() -> None:
     assert macs.p_frame_by_module["LongTermContextGathering"] > 0 and macs.p_frame_by_module["LongTermMemory"] > 0
 
 
+@pytest.mark.slow
 def test_bench_api_returns_a_result_the_table_shows() -> None:
     codec = DCVCDC(DCVCDCConfig.small()).eval()
     result = bench(codec, width=64, height=64, frames=2, runs=1, warmup=0, weights="random")
@@ -193,6 +199,7 @@ def test_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     one_line_error(code, capsys.readouterr().err, r"Unknown model 'dcvc_dx'\. Did you mean 'dcvc_dc'[,?]")
 
 
+@pytest.mark.slow
 def test_bench_names_bundled_weights_with_their_sha256(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["bench", "--model", "dcvc_dc_tiny", "--size", "64x64", "--frames", "2", "--runs", "1", "--threads", "1"]
     assert main(args) == 0

@@ -101,6 +101,7 @@ def main_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 
 # ----------------------------------------------------------------------------- the JSON
+@pytest.mark.slow
 def test_two_intra_periods_give_two_result_files_in_the_dcvc_layout(main_run: dict[str, Any]) -> None:
     out = main_run["out"]
     assert sorted(p.name for p in out.glob("*.json")) == ["res_ip-1.json", "res_ip32.json"]
@@ -191,6 +192,7 @@ def test_plot_is_written(main_run: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- rate and decode
+@pytest.mark.slow
 def test_real_bpp_comes_from_the_file_and_differs_from_the_estimate(data_dir: Path, tmp_path: Path) -> None:
     source = data_dir / "DS" / "Pan_64x64_25.yuv"
     common = [*SMALL, "--input", source, "--qualities", 2, "--intra-period", -1]
@@ -283,6 +285,7 @@ def test_dataset_json_errors_name_the_problem(data_dir: Path, tmp_path: Path) ->
     assert_one_line_error(*run(["eval", *SMALL, "--input", bad])[::2], r"DS/nope_64x64_30\.yuv", "does not exist")
 
 
+@pytest.mark.slow
 def test_msssim_is_computed_at_192_pixels(tmp_path: Path) -> None:
     frames = clip(192, frames=2)
     write_video(tmp_path / "Big" / "big.y4m", frames)
@@ -329,6 +332,7 @@ def test_collect_sequences_from_folders_and_duplicates(data_dir: Path, tmp_path:
 
 
 # ----------------------------------------------------------------------------- workers
+@pytest.mark.slow
 def test_two_workers_give_the_same_numbers_as_one(data_dir: Path, tmp_path: Path) -> None:
     ds = data_dir / "DS"
     common = [*SMALL, "--input", ds / "Pan_64x64_25.yuv", ds / "panpng", "--qualities", 1, "--intra-period", -1, "--threads", 1]
@@ -349,6 +353,7 @@ def test_without_weights_the_load_error_is_one_line(data_dir: Path) -> None:
     assert "ip " not in out
 
 
+@pytest.mark.slow
 def test_random_weights_say_so(data_dir: Path, tmp_path: Path) -> None:
     argv = ["eval", "--model", "dcvc_dc", "--random-weights", "--input", data_dir / "DS" / "pan.y4m", "--qualities", 0,
             "--intra-period", -1, "--frames", 1, "--estimate", "--json", tmp_path / "r.json"]
@@ -359,6 +364,7 @@ def test_random_weights_say_so(data_dir: Path, tmp_path: Path) -> None:
     assert record["weights"] == "random initialisation (seed 0)" and record["frame_count"] == 1
 
 
+@pytest.mark.slow
 def test_bundled_weights_are_named_with_their_sha256(data_dir: Path, tmp_path: Path) -> None:
     argv = ["eval", "--model", "dcvc_dc_tiny", "--input", data_dir / "DS" / "pan.y4m", "--qualities", 3,
             "--intra-period", -1, "--frames", 1, "--estimate", "--json", tmp_path / "r.json"]

@@ -37,6 +37,7 @@ def test_png_is_written(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rd.png"]  # no partial file left
 
 
+@pytest.mark.slow
 def test_svg_has_labelled_axes_one_subplot_per_dataset(tmp_path: Path) -> None:
     path = tmp_path / "rd.svg"
     with matplotlib.rc_context({"svg.fonttype": "none"}):

@@ -110,6 +110,7 @@ def _peak_rss_increases_kib(*sides: int) -> list[int]:
     return [int(json.loads(out.strip().splitlines()[-1])) for out in outputs]
 
 
+@pytest.mark.slow
 def test_memory_grows_linearly_with_the_tokens() -> None:
     """4x the tokens (2^16 -> 2^18) costs about 4x the memory; an N x N matrix would cost 16x (64 GiB at 2^18)."""
     small, large = _peak_rss_increases_kib(256, 512)

@@ -214,6 +214,7 @@ def _peak_rss_increase_kib(tokens: int) -> int:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the peak resident size from /proc (Linux)")
 def test_memory_grows_linearly_in_the_number_of_tokens() -> None:
     small, large = _peak_rss_increase_kib(2**14), _peak_rss_increase_kib(2**16)

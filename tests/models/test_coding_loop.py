@@ -67,6 +67,7 @@ def pair() -> tuple[DCVCDC, TwoChunkCodec]:
     return plain, two
 
 
+@pytest.mark.slow
 def test_a_two_chunk_model_estimates_what_its_one_chunk_twin_estimates(pair: tuple[DCVCDC, TwoChunkCodec]) -> None:
     plain, two = pair
     frames = clip()
@@ -75,6 +76,7 @@ def test_a_two_chunk_model_estimates_what_its_one_chunk_twin_estimates(pair: tup
     assert torch.equal(a.recon, b.recon)
 
 
+@pytest.mark.slow
 def test_two_chunks_per_p_frame_round_trip_exactly(pair: tuple[DCVCDC, TwoChunkCodec]) -> None:
     _, two = pair
     frames = clip()

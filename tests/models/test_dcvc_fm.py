@@ -80,6 +80,7 @@ def test_feature_adaptor_follows_the_official_index_map(codec: DCVCFM) -> None:
     assert chosen == [FM_FEATURE_ADAPTOR_CYCLE[k % 8] for k in range(2, 9)] == [0, 2, 0, 2, 0, 2, 0]
 
 
+@pytest.mark.slow
 def test_frame_33_refreshes_the_reference_feature(codec: DCVCFM) -> None:
     """At k % 32 == 1 the buffer's feature is dropped (as after an I frame); at k = 32 it is not."""
     frames = clip(34, REFRESH_SIZE)
@@ -110,6 +111,7 @@ def test_frame_33_refreshes_the_reference_feature(codec: DCVCFM) -> None:
     assert FEATURE_REFRESH_INTERVAL == 32
 
 
+@pytest.mark.slow
 def test_compress_decompress_is_exact(codec: DCVCFM) -> None:
     frames = clip(3, STREAM_SIZE)
     data = codec.compress(frames, quality=42)

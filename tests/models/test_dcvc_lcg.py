@@ -53,6 +53,7 @@ def fm() -> DCVCFM:
     return DCVCFM(DCVCFMConfig.small()).eval()
 
 
+@pytest.mark.slow
 def test_fm_weights_load_and_the_lcg_modules_are_reported_fresh(fm: DCVCFM) -> None:
     lcg, report = lcg_from(fm)
     assert not report.strict and set(report.fresh) == LCG_MODULES
@@ -61,6 +62,7 @@ def test_fm_weights_load_and_the_lcg_modules_are_reported_fresh(fm: DCVCFM) -> N
     assert all(torch.equal(own[key], value) for key, value in fm.state_dict().items())
 
 
+@pytest.mark.slow
 def test_at_initialisation_lcg_codes_exactly_as_fm_with_its_modules_running(fm: DCVCFM) -> None:
     lcg, _ = lcg_from(fm)
     calls: dict[str, int] = {}
@@ -77,6 +79,7 @@ def test_at_initialisation_lcg_codes_exactly_as_fm_with_its_modules_running(fm: 
     assert [f.coded for f in our_frames] == [f.coded for f in their_frames]
 
 
+@pytest.mark.slow
 def test_trained_lcg_differs_from_fm_and_decodes_exactly(fm: DCVCFM) -> None:
     lcg = train_lcg_modules(lcg_from(fm)[0])
     frames = clip(4)
@@ -119,6 +122,7 @@ def test_the_quality_prior_changes_with_q_once_trained(fm: DCVCFM) -> None:
     assert lcg.inter.modulate_prior(params[:, :48], 5, "mv_y").shape == params.shape
 
 
+@pytest.mark.slow
 def test_lvc_zoo_encode_decode_round_trips(fm: DCVCFM, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(train_lcg_modules(lcg_from(fm)[0]), tmp_path / "weights")
     source = write_video(tmp_path / "clip.y4m", clip(3))

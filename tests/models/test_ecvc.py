@@ -64,6 +64,7 @@ def codec() -> ECVC:
     return _randomise_zero_projections(ECVC(ECVCConfig.small())).eval()
 
 
+@pytest.mark.slow
 def test_initialised_from_dcvc_dc_it_codes_as_dcvc_dc_with_every_new_module_running(pair: tuple[DCVCDC, ECVC]) -> None:
     dcvc_dc, ecvc = pair
     ran: set[str] = set()
@@ -85,6 +86,7 @@ def test_initialised_from_dcvc_dc_it_codes_as_dcvc_dc_with_every_new_module_runn
     assert {"inter.contextual_encoder.non_local2.attend_t2", "inter.contextual_decoder.non_local4.attend_t1"} <= ran
 
 
+@pytest.mark.slow
 def test_the_new_branches_are_wired_not_switched_off(pair: tuple[DCVCDC, ECVC]) -> None:
     """With the zero projections moved off zero, the same DCVC-DC weights code the clip differently."""
     dcvc_dc, ecvc = pair
@@ -96,12 +98,14 @@ def test_the_new_branches_are_wired_not_switched_off(pair: tuple[DCVCDC, ECVC]) 
     assert not torch.allclose(after.recon[1:], before.recon[1:], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_only_the_t1_motion_is_coded(codec: ECVC) -> None:
     result = codec.estimate(_clip(4), 2)
     assert set(result.components) == {"y", "z", "mv_y", "mv_z"}  # no motion latent of t-2
     assert all(bits > 0 for bits in result.components["mv_y"][1:])
 
 
+@pytest.mark.slow
 def test_decompress_of_compress_is_exact_across_an_i_frame_reset(codec: ECVC) -> None:
     clip = _clip(5, (64, 72))
     data = codec.compress(clip, 1, intra_period=3)  # I P P I P: the second I frame empties both references
@@ -167,6 +171,7 @@ def test_registry_list_and_readme_table(capsys: pytest.CaptureFixture[str]) -> N
     assert f"| `ecvc` | {spec.paper} | 0..3 | MIT |" in readme and "(model_cards/ecvc.md)" in readme
 
 
+@pytest.mark.slow
 def test_cli_encode_decode_round_trip(codec: ECVC, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = lvc_zoo.save_pretrained(codec, tmp_path / "weights", "ecvc")
     frames_in = _clip(4, (64, 64))

@@ -91,6 +91,7 @@ def test_pgmc_and_prior_encoders_shapes(codec: LSTVC) -> None:
     assert inter.hybrid_prior_encoder(context, prior).shape == (1, SMALL.latent_channels, 4, 8)
 
 
+@pytest.mark.slow
 def test_compress_decompress_is_exact_and_pads_to_64(codec: LSTVC) -> None:
     frames = clip(3, 64, 80)  # padded to 64 x 128
     estimated = codec.estimate(frames)
@@ -136,6 +137,7 @@ def test_encoder_and_decoder_hold_the_same_prior_from_decoded_data(codec: LSTVC)
             assert index == 0 or torch.equal(dpb.temporal_prior, encoder_prior)
 
 
+@pytest.mark.slow
 def test_one_weights_file_per_quality_through_load_and_the_cli(
     trained: dict[int, LSTVC], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,6 +162,7 @@ def test_one_weights_file_per_quality_through_load_and_the_cli(
     assert decoded.read_bytes() == reference.read_bytes()  # quality 1's file decoded what quality 1's encoded
 
 
+@pytest.mark.slow
 def test_export_gathers_one_checkpoint_per_quality(
     trained: dict[int, LSTVC], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -211,6 +214,7 @@ def test_the_warm_up_trains_the_motion_path_on_the_rate_compensation_loss() -> N
     assert losses and float(losses[0]) > 512.0 * float(d) * 0.999  # lambda * d + R_mv / pixels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "cls", "config"), [("lstvc", LSTVC, LSTVCConfig()), ("lstvc_plus", LSTVCPlus, LSTVCConfig.plus())])
 def test_each_recipe_builds_its_full_size_model_without_a_step(
     name: str, cls: type, config: LSTVCConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -229,6 +233,7 @@ def test_each_recipe_builds_its_full_size_model_without_a_step(
     assert yaml.safe_load(recipe.read_text())["data"]["init_args"]["crop"] == 256
 
 
+@pytest.mark.slow
 def test_a_run_trains_only_its_quality_through_both_phases() -> None:
     torch.manual_seed(0)
     stages = [dataclasses.replace(stage, steps=2, frames=3) for stage in default_stages()[1:]]

@@ -94,6 +94,7 @@ def computed() -> dict[str, dict[str, np.ndarray]]:
     return {name: numbers(codec, frames) for name, codec in codecs().items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["dcvc_dc_small", "sevc_small", "dcvc_dc_tiny"])
 def test_estimates_match_the_snapshot(name: str, computed: dict[str, dict[str, np.ndarray]]) -> None:
     path = SNAPSHOTS / f"{name}.npz"
@@ -110,6 +111,7 @@ def test_estimates_match_the_snapshot(name: str, computed: dict[str, dict[str, n
             np.testing.assert_allclose(got[key], value, rtol=1e-6, atol=1e-9, err_msg=key)
 
 
+@pytest.mark.slow
 def test_a_tiny_stream_written_before_the_refactoring_decodes_to_the_same_frames(
     computed: dict[str, dict[str, np.ndarray]],
 ) -> None:

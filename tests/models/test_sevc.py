@@ -152,6 +152,7 @@ def test_refresh_every_32_frames_rebuilds_both_features_from_the_frames(codec: S
         assert sorted(log) == ([1, 2] if expect_refresh else []), index
 
 
+@pytest.mark.slow
 def test_compress_round_trip_is_exact_and_has_two_layer_chunks(codec: SEVC) -> None:
     frames = clip(3, 72, 88)
     data = codec.compress(frames, quality=1)
@@ -211,6 +212,7 @@ def test_registry_entry_builds_sevc_with_official_widths() -> None:
     assert "sevc" in lvc_zoo.list_models()
 
 
+@pytest.mark.slow
 def test_small_config_survives_a_save_load_round_trip(codec: SEVC, tmp_path) -> None:
     directory = lvc_zoo.save_pretrained(codec, tmp_path / "sevc")
     loaded = lvc_zoo.load("sevc", weights=directory)

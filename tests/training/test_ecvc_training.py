@@ -32,6 +32,7 @@ def test_recipe_file_is_the_default_recipe() -> None:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("cli_sandbox")
 def test_the_unmodified_recipe_builds_the_full_size_model_without_a_step() -> None:
     cli = fit.ZooCLI(VideoCodec, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
@@ -43,6 +44,7 @@ def test_the_unmodified_recipe_builds_the_full_size_model_without_a_step() -> No
     assert (params.intra, params.inter) == (30_998_187, 21_408_499)  # DCVC-DC's 31.0 M + 19.8 M, then +1.6 M
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("cli_sandbox")
 def test_without_the_dataset_fit_fails_in_one_line_saying_where_the_data_goes(capsys: pytest.CaptureFixture[str]) -> None:
     assert fit.main(["fit", "-c", str(RECIPE), "--trainer.accelerator", "cpu", "--trainer.logger", "false"]) == 2
@@ -61,6 +63,7 @@ def _tensors(state: object) -> list[torch.Tensor]:
     return []
 
 
+@pytest.mark.slow
 def test_pcfs_steps_once_per_group_and_starts_each_group_from_detached_t1_and_t2_references(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -56,6 +56,7 @@ def test_the_constructor_keeps_init_from_as_data_only(weights_dir: Path) -> None
     assert set(model.hparams) == {"config", "recipe", "init_from"}
 
 
+@pytest.mark.slow
 def test_another_config_is_one_line_naming_the_field(weights_dir: Path) -> None:
     config = dataclasses.replace(DCVCDCConfig.small(), residual_channels=4)
     with pytest.raises(ConfigError, match="residual_channels") as caught:
@@ -76,6 +77,7 @@ def test_the_sha256_missing_directories_and_unknown_names_are_checked(weights_di
         initialise(model, weights_dir)
 
 
+@pytest.mark.slow
 def test_a_registry_variant_brings_its_weights_to_its_base_class() -> None:
     model = DCVCDC(DCVCDCConfig.tiny())  # dcvc_dc_tiny is a DCVCDCTiny, a DCVCDC at tiny widths
     report = initialise(model, "dcvc_dc_tiny")
@@ -84,6 +86,7 @@ def test_a_registry_variant_brings_its_weights_to_its_base_class() -> None:
         initialise(DCVCDC(DCVCDCConfig.small()), "dcvc_dc_tiny")
 
 
+@pytest.mark.slow
 def test_a_declared_model_starts_partially_and_names_the_fresh_modules(weights_dir: Path) -> None:
     torch.manual_seed(3)
     model = DCVCDCPlus(DCVCDCConfig.small())
@@ -100,6 +103,7 @@ def test_an_undeclared_model_is_refused_in_one_line(weights_dir: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_lightning_checkpoint_is_a_source(weights_dir: Path, tmp_path: Path) -> None:
     """LightningCLI checkpoints record the class path and the config as YAML values."""
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(DCVCDCConfig.small()).items()}

@@ -120,6 +120,7 @@ def test_frame_terms_of_a_base_layer_on_a_toy_batch() -> None:
     assert all(t.bpp.item() == pytest.approx(80 / full) for t in (base, motion, joint, plain))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("stage_weights", "weights"),
     [
@@ -278,6 +279,7 @@ def test_stage_loss_terms_add_the_weighted_terms_a_model_hands_over() -> None:
     assert weighted[0].item() == pytest.approx(plain[0].item() + 2.5 * term, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_loss_term_the_model_does_not_hand_over_is_a_config_error() -> None:
     model = small_model(Stage("all", 10, "all"))
     stage = Stage("extra", 10, "all", loss_terms={"rate_compensation": 1.0})

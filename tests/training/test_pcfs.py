@@ -78,6 +78,7 @@ def test_pcfs_saved_tensors_do_not_grow_with_the_clip() -> None:
     assert cascade.peak_count >= 4 * short.peak_count
 
 
+@pytest.mark.slow
 def test_pcfs_steps_the_optimizer_once_per_group() -> None:
     model = small_model(Stage("pcfs", 100, "all", frames=6, group_size=2))
     run = fit(model, clips(2, 6), max_steps=-1, max_epochs=1)
@@ -99,6 +100,7 @@ def test_detach_state_detaches_every_tensor() -> None:
     assert torch.equal(state.frame, x.detach())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("cascaded", "group_size", "expected"),
     [
@@ -123,6 +125,7 @@ def test_references_are_detached_across_groups_and_when_not_cascaded(
     assert reads == expected
 
 
+@pytest.mark.slow
 def test_a_pcfs_batch_stops_at_the_end_of_its_stage_and_of_the_run() -> None:
     """Batches of 3 groups: the second one takes only the step left in its stage, then max_steps cuts the third."""
     model = small_model(Stage("pcfs", 4, "all", frames=6, group_size=2), Stage("next", 10, "all", frames=6, group_size=2))

@@ -96,6 +96,7 @@ def test_empty_recipe_is_a_config_error() -> None:
         TrainingRecipe(stages=[])
 
 
+@pytest.mark.slow
 def test_one_lambda_per_quality() -> None:
     with pytest.raises(ConfigError, match="one lambda per quality"):
         DCVCDC(DCVCDCConfig.small(), recipe=TrainingRecipe(lambdas=[1.0, 2.0]))

@@ -31,6 +31,7 @@ UNUSED_ON_THREE_FRAMES = ("inter.feature_adaptor.1.*", "inter.feature_adaptor.2.
 """Feature adaptors of P frames 3 and 4 of the cycle."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("stage", "idle"),
     [
@@ -72,6 +73,7 @@ class _RecordStage(Callback):
         self.seen.append((trainer.optimizers[0].param_groups[0]["lr"], float(trainer.callback_metrics["train/stage"])))
 
 
+@pytest.mark.slow
 def test_stage_sets_learning_rate_and_switches_on_step() -> None:
     model = small_model(Stage("a", 2, "motion", list(MOTION_PARAMETERS), lr=1e-3), Stage("b", 5, "all", lr=3e-5))
     record = _RecordStage()
@@ -113,6 +115,7 @@ COSINE = (Stage("warm", 1, "all", lr=1e-3), Stage("decay", 2, "all", lr=1e-3, sc
 """One constant step, then cosine decay over 2 steps (the last stage: min_lr from its step 2 on)."""
 
 
+@pytest.mark.slow
 def test_cosine_stage_sets_its_lr_at_start_middle_and_end_and_resumes_exactly(tmp_path: Path) -> None:
     # one batch per epoch, so a checkpoint after a step is one at an epoch's end; "ste" draws no
     # noise, so the resumed run needs no random state (tests/training/test_resume.py covers that)
@@ -143,6 +146,7 @@ def test_quality_draw_is_deterministic_per_seed_and_step() -> None:
     assert draws != [draw_clip(1, step, 4, 7, 3) for step in range(64)]
 
 
+@pytest.mark.slow
 def test_training_step_uses_the_drawn_quality_and_its_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, float, int, int | None]] = []
     original = lvc_zoo.models.codec.train_clip
@@ -160,6 +164,7 @@ def test_training_step_uses_the_drawn_quality_and_its_lambda(monkeypatch: pytest
     assert calls == [(q, lambdas[q], 2, 6 - step) for step, q in enumerate(expected)]
 
 
+@pytest.mark.slow
 def test_validation_codes_the_validation_qualities() -> None:
     model = small_model(Stage("all", 10, "all"), validation_qualities=[1, 3])
     run = fit(model, clips(1, 2), max_steps=1)
@@ -171,6 +176,7 @@ def test_validation_codes_the_validation_qualities() -> None:
     assert {key.split("/")[1] for key in run.callback_metrics if key.startswith("val/q")} == {"q2"}
 
 
+@pytest.mark.slow
 def test_training_step_takes_the_models_lambdas_when_the_recipe_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, float]] = []
     original = lvc_zoo.models.codec.train_clip
@@ -186,6 +192,7 @@ def test_training_step_takes_the_models_lambdas_when_the_recipe_gives_none(monke
     assert calls == [(q, model.rate.lambdas[q]) for q, _ in calls] and len(calls) == 3
 
 
+@pytest.mark.slow
 def test_validation_logs_per_quality() -> None:
     model = small_model(Stage("all", 10, "all"))
     run = fit(model, clips(1, 2), max_steps=1)
@@ -204,6 +211,7 @@ def test_validation_logs_per_quality() -> None:
     assert "val/q0/ms_ssim" not in run.callback_metrics  # 64x64 is too small for MS-SSIM
 
 
+@pytest.mark.slow
 def test_checkpoint_rebuilds_the_model_and_recipe(tmp_path: Path) -> None:
     model = small_model(Stage("all", 10, "all", lr=2e-4), lambdas=[1.0, 2.0, 3.0, 4.0])
     run = fit(model, clips(1, 2), max_steps=1)
@@ -215,6 +223,7 @@ def test_checkpoint_rebuilds_the_model_and_recipe(tmp_path: Path) -> None:
     assert all(torch.equal(a, b) for a, b in zip(restored.state_dict().values(), model.state_dict().values()))
 
 
+@pytest.mark.slow
 def test_flow_init_sets_the_flow_network_at_the_first_step_of_its_stage_only(monkeypatch: pytest.MonkeyPatch) -> None:
     steps: list[int] = []
     real = DCVCDC.initialise_flow
@@ -246,6 +255,7 @@ def test_flow_init_needs_a_flow_network() -> None:
         codec.initialise_flow()
 
 
+@pytest.mark.slow
 def test_bf16_mixed_training_step_is_finite() -> None:
     model = small_model(Stage("all", 10, "all"))
     run = fit(model, clips(1, 2), max_steps=1, precision="bf16-mixed")

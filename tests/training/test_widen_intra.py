@@ -42,6 +42,7 @@ def _checkpoint(model: DCVCDC) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_the_widened_model_reconstructs_exactly_as_before_and_costs_about_the_same(widen: ModuleType) -> None:
     torch.manual_seed(0)
     narrow = DCVCDC(NARROW)
@@ -61,6 +62,7 @@ def test_the_widened_model_reconstructs_exactly_as_before_and_costs_about_the_sa
         assert after.bits[1] == pytest.approx(before.bits[1], rel=1e-4)  # the P frame is untouched
 
 
+@pytest.mark.slow
 def test_adam_restarts_the_widened_tensors_and_keeps_the_others(widen: ModuleType) -> None:
     torch.manual_seed(0)
     narrow = DCVCDC(NARROW)
