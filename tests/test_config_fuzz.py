@@ -24,7 +24,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import lvc_zoo
 from fuzz_testing import CASE_SECONDS, FUZZ, report

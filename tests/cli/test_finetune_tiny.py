@@ -3,7 +3,6 @@ on generated MP4s, its memory check, its run folder, and the export that follows
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

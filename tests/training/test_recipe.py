@@ -8,7 +8,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from jsonargparse import ArgumentParser, Namespace
 
