@@ -18,9 +18,9 @@ S is never built here.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
+from ..coding.distributions import at_least_float32
 from ..errors import ConfigError
 from .blocks import conv1x1, conv3x3
 
@@ -44,8 +44,7 @@ def normalised_queries_keys(query: Tensor, key: Tensor, heads: int) -> tuple[Ten
     Returns: Q~ (B, heads, D / heads, N), each token's channels summing to 1, and
         K~ (B, heads, D / heads, M), each channel summing to 1 over the tokens.
     """
-    dtype = torch.promote_types(query.dtype, torch.float32)
-    return _heads(query.to(dtype), heads).softmax(dim=2), _heads(key.to(dtype), heads).softmax(dim=3)
+    return _heads(at_least_float32(query), heads).softmax(dim=2), _heads(at_least_float32(key), heads).softmax(dim=3)
 
 
 def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int) -> Tensor:

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "zero_initialised",
     "conv3x3",
     "conv1x1",
     "subpel_conv3x3",

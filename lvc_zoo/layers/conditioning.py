@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .blocks import zero_initialised
 
 __all__ = ["QualityEmbedding", "FiLM"]
 
@@ -62,10 +63,10 @@ class FiLM(nn.Module):
     def __init__(self, embedding_channels: int, hidden_channels: int, channels: int) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
-            nn.Linear(embedding_channels, hidden_channels), nn.LeakyReLU(0.1), nn.Linear(hidden_channels, 2 * channels)
+            nn.Linear(embedding_channels, hidden_channels),
+            nn.LeakyReLU(0.1),
+            zero_initialised(nn.Linear(hidden_channels, 2 * channels)),
         )
-        nn.init.zeros_(self.mlp[-1].weight)
-        nn.init.zeros_(self.mlp[-1].bias)
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
         """Modulate `x` (B, C, H, W) by `embedding` (B or 1, embedding_channels); returns (B, C, H, W)."""

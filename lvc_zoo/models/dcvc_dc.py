@@ -130,10 +130,6 @@ class DCVCDCInter(DCVCInterCodec):
         return QSteps(self.mv_q_enc(quality), self.mv_q_dec(quality), self.y_q_enc(quality), self.y_q_dec(quality))
 
 
-DCVC_DC_LAMBDAS: tuple[float, ...] = (85.0, 170.0, 380.0, 840.0)
-"""lambda of qualities 0..3 ([choice] OpenDCVCs' values, the default `TrainingRecipe`'s)."""
-
-
 class DCVCDC(VideoCodec):
     """DCVC-DC (Li, Li, Lu, CVPR 2023): `DCVCDCIntra` + `DCVCDCInter`, qualities 0..3.
 

@@ -151,7 +151,7 @@ class DCVCFM(VideoCodec):
     model_name = "dcvc_fm"
     config_class = DCVCFMConfig
     parameter_groups = {**VideoCodec.parameter_groups, "motion": MOTION_PARAMETERS, "contextual": CONTEXTUAL_PARAMETERS}
-    inter_network: ClassVar[type[DCVCFMInter]] = DCVCFMInter
+    inter_class: ClassVar[type[DCVCFMInter]] = DCVCFMInter
     """The P-frame network class; a model built on DCVC-FM (DCVC-LCG) substitutes its own."""
 
     @classmethod
@@ -168,7 +168,7 @@ class DCVCFM(VideoCodec):
         config = config or DCVCFMConfig()
         super().__init__(
             intra=DCVCFMIntra(config),
-            inter=self.inter_network(config),
+            inter=self.inter_class(config),
             rate=self.rate_for(config),
             padding_multiple=16,
             config=config,

@@ -158,7 +158,7 @@ class DCVCLCG(DCVCFM):
     config_class = DCVCLCGConfig
     initialisable_from = ("dcvc_fm",)
     parameter_groups = {**DCVCFM.parameter_groups, "lcg": LCG_PARAMETERS}
-    inter_network = DCVCLCGInter
+    inter_class = DCVCLCGInter
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock
+from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock, zero_initialised
 
 __all__ = ["LCGDPB", "MemoryMode", "LongTermMemory", "LongTermContextGathering"]
 
@@ -128,9 +128,7 @@ class LongTermContextGathering(nn.Module):
         self.value = nn.Conv2d(channels, channels, 1)
         self.attention = ClusteredAttention(key_channels, channels, heads, grid, iterations, max_keys, temperature)
         self.gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        self.out = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        self.out = zero_initialised(nn.Conv2d(channels, channels, 1))
 
     def forward(self, short: Tensor, memory: Tensor) -> Tensor:
         """S' (B, C, h, w) from S `short` and L `memory`, both (B, C, h, w)."""

@@ -62,8 +62,8 @@ class MemoryNeed:
 def saved_activation_bytes(codec: Any, stage: Stage, recipe: TrainingRecipe, frames: int, side: int = PROBE_SIDE) -> int:
     """Bytes autograd keeps for backward when `codec` trains one (1, frames, 3, side, side) clip under `stage`.
 
-    Sets `requires_grad` as the stage does (restored afterwards) and codes at the recipe's
-    first quality; nothing is back-propagated and no weight changes.
+    Sets `requires_grad` as the stage does (restored afterwards) and codes at the model's
+    lowest quality (`codec.rate.qualities[0]`); nothing is back-propagated and no weight changes.
     """
     device = next(codec.parameters()).device
     clip = torch.rand(1, frames, 3, side, side, generator=torch.Generator().manual_seed(0)).to(device)
@@ -147,7 +147,6 @@ class MemoryCheck(Callback):
         if not isinstance(headroom, (int, float)) or headroom < 1:
             raise ConfigError(f"MemoryCheck headroom must be a number >= 1, got {headroom!r}.")
         self.headroom = float(headroom)
-        self.need: MemoryNeed | None = None
 
     def estimate(self, codec: Any, batch_size: int, frames: int, crop: int, step: int) -> MemoryNeed:
         """The run's `MemoryNeed`: the worst stage from `step` on, scaled from the probe to `crop`."""
@@ -170,8 +169,8 @@ class MemoryCheck(Callback):
                 "data.crop, or remove MemoryCheck from the recipe's callbacks."
             )
         available, source = available_memory(pl_module.device)
-        self.need = self.estimate(pl_module, batch_size, frames, crop, trainer.global_step)
-        needed = self.need.total(batch_size)
+        need = self.estimate(pl_module, batch_size, frames, crop, trainer.global_step)
+        needed = need.total(batch_size)
         if needed <= available:
             if trainer.is_global_zero:
                 print(
@@ -180,13 +179,13 @@ class MemoryCheck(Callback):
                     file=sys.stderr,
                 )
             return
-        fits = self.need.batch_that_fits(available)
+        fits = need.batch_that_fits(available)
         what = (
             f"use --data.batch_size {fits}" if fits >= 1
             else "not even one clip fits: lower --data.crop or --data.frames"
         )
         raise ConfigError(
             f"batches of {batch_size} x {frames} frames at {crop}x{crop} need about {needed / GIB:.1f} GiB "
-            f"({self.need.per_clip / GIB:.2f} GiB per clip, measured), {available / GIB:.1f} GiB is available "
+            f"({need.per_clip / GIB:.2f} GiB per clip, measured), {available / GIB:.1f} GiB is available "
             f"({source}): {what}."
         )
