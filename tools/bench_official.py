@@ -66,6 +66,7 @@ sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing
 
 import lvc_zoo  # noqa: E402
 from lvc_zoo.models import VideoCodec  # noqa: E402
+from lvc_zoo.cli.codec_commands import parse_frame_size  # noqa: E402
 
 OFFICIAL_SUBDIR = {"dcvc_dc": Path("DCVC-family/DCVC-DC"), "sevc": Path(".")}
 """Where each model's official code lives inside its repository checkout."""
@@ -322,21 +323,12 @@ def load_refgen(reference: Path) -> ModuleType:
     return importlib.import_module("refgen")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (W, H)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WxH, e.g. 256x256, not {text!r}") from None
-    return width, height
-
-
 def main(argv: list[str] | None = None) -> int:
     default_reference = os.environ.get("LVC_ZOO_REFERENCE") or str(REPO_ROOT.parent / "shared" / "reference")
     parser = argparse.ArgumentParser(description="lvc_zoo estimate vs the official code, same weights and frames, interleaved.")
     parser.add_argument("model", choices=sorted(OFFICIAL_LOOPS))
     parser.add_argument("checkout", type=Path, help="official repository checkout (microsoft/DCVC or EsakaK/SEVC)")
-    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (832, 480)], metavar="WxH")
+    parser.add_argument("--sizes", type=parse_frame_size, nargs="+", default=[(256, 256), (832, 480)], metavar="WxH")
     parser.add_argument("--frames", type=int, default=3, help="clip length, 1 I + N-1 P (default 3)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each implementation (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs of each before them (default 1)")

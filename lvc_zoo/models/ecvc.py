@@ -48,7 +48,6 @@ import torch
 from torch import Tensor, nn
 
 from ..coding.estimate import Coder
-from ..errors import ConfigError
 from ..layers import (
     DCVCDPB,
     Contexts,
@@ -217,19 +216,10 @@ class MultiReferenceReconGeneration(ReconGeneration):
 
 
 class ECVCInter(DCVCDCInter):
-    """ECVC's P-frame codec: `DCVCDCInter` with the t-2 reference, MSRM and MHLCA (see the module docstring).
-
-    Raises:
-        ConfigError: `attention_head_channels` does not divide ch_2x and ch_4x.
-    """
+    """ECVC's P-frame codec: `DCVCDCInter` with the t-2 reference, MSRM and MHLCA (see the module docstring)."""
 
     def __init__(self, cfg: ECVCConfig = ECVCConfig()) -> None:
-        head = cfg.attention_head_channels
-        if cfg.ch_2x % head or cfg.ch_4x % head:
-            raise ConfigError(
-                f"ECVC: attention_head_channels ({head}) must divide ch_2x ({cfg.ch_2x}) and ch_4x ({cfg.ch_4x}); "
-                "set it to a common divisor."
-            )
+        head = cfg.attention_head_channels  # ECVCConfig checked that it divides ch_2x and ch_4x
         super().__init__(cfg)
         c1, c2, c4, c8, c16 = cfg.ch_1x, cfg.ch_2x, cfg.ch_4x, cfg.ch_8x, cfg.ch_16x
         heads2, heads4 = c2 // head, c4 // head
