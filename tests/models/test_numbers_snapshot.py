@@ -10,11 +10,17 @@ number. This file pins, on fixed inputs:
 
 their estimated bits per frame and latent (to 1e-6 relative) and reconstructions (to 1e-6
 absolute), plus a `dcvc_dc_tiny` stream written before the refactoring, which must still
-decode to the same frames. Regenerate with GENERATE_EXPECTED=1 only for an intended change.
+decode to the same frames, and `dcvc_dc_small` / `sevc_small` streams written before the speed
+work (#30, encoded with 1 thread), which must decode to the very frames they decoded to then
+(SHA-256 of the float32 reconstructions in `snapshots/streams.json`). Regenerate with
+GENERATE_EXPECTED=1 only for an intended change; the streams are never regenerated: a change
+that moves their reconstructions must make them fail with an error instead.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import zlib
 from pathlib import Path
@@ -121,3 +127,17 @@ def test_a_tiny_stream_written_before_the_refactoring_decodes_to_the_same_frames
         path.write_bytes(codec.compress(snapshot_clip(), quality=QUALITY))
     decoded = codec.decompress(path.read_bytes()).numpy()
     np.testing.assert_array_equal(decoded, computed["dcvc_dc_tiny"]["p-1/recon"])
+
+
+PRE_SPEEDUP_STREAMS = json.loads((SNAPSHOTS / "streams.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stream", sorted(PRE_SPEEDUP_STREAMS))
+def test_streams_written_before_the_speed_work_decode_to_the_frames_they_decoded_to_then(stream: str) -> None:
+    codec = codecs()[stream.split("_p")[0]]
+    data = (SNAPSHOTS / stream).read_bytes()
+    assert len(data) == PRE_SPEEDUP_STREAMS[stream]["bytes"]
+    decoded = codec.decompress(data).numpy().astype(np.float32)
+    assert decoded.shape == (FRAMES, 3, HEIGHT, WIDTH)
+    assert hashlib.sha256(decoded.tobytes()).hexdigest() == PRE_SPEEDUP_STREAMS[stream]["recon_sha256"]
