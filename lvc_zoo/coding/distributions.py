@@ -76,6 +76,14 @@ class FactorizedDistribution(Protocol):
         """Elementwise bits of integer (or noisy) hyper-latents (B, C, H, W), float32 or wider."""
         ...
 
+    def parameters_key(self) -> bytes:
+        """Bytes that identify the CDF: its parameters' values, dtype and device (equal keys, equal CDFs).
+
+        The entropy coder keeps the tables it samples from the CDF under this key, so they are
+        computed once per weights and again whenever the weights change.
+        """
+        ...
+
 
 def at_least_float32(x: Tensor) -> Tensor:
     """`x` as float32 if it is of a narrower type (bf16 / fp16 under autocast); float64 stays."""

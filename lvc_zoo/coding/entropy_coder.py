@@ -24,14 +24,24 @@ carries about that mass on its escape slot instead (the other slots scaled down)
 buffers the chunk's symbols and picks the floor that gives the shortest ideal length, so a
 well-calibrated model keeps the plain tables and pays 3 bits per chunk.
 
-Symbols are coded in groups that share a table (vectorised: one coder call per distinct
-table in each call of `push`); the decoder regroups identically because it computes the same
-table indices from the same decoded parameters.
+Symbols are coded in groups that share a table: each call of `push` orders its symbols by
+table index (a stable sort, so a group keeps the symbols' order) and codes one group per
+distinct table, in increasing table index; the decoder regroups identically because it
+computes the same table indices from the same decoded parameters. Everything per symbol is
+vectorised (numpy); Python loops run over groups only.
+
+Caches [choice]: the conditional tables are a pure function of the distribution (computed once
+per process); factorized tables are kept per content of the estimator's parameters
+(`FactorizedDistribution.parameters_key`, so training between calls is seen), the last
+`FACTORIZED_CACHE_SIZE` of them; every table keeps its constriction model and its
+escape-floored variants.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -46,11 +56,13 @@ from .distributions import SCALE_MIN, Distribution, FactorizedDistribution, cdf_
 __all__ = [
     "PRECISION",
     "SymbolTable",
+    "SymbolTables",
     "quantize_pmf",
     "conditional_tables",
     "factorized_tables",
     "scale_index",
     "ESCAPE_FLOORS",
+    "FACTORIZED_CACHE_SIZE",
     "ChunkWriter",
     "ChunkReader",
 ]
@@ -93,13 +105,10 @@ class SymbolTable:
         """Slot index of the escape."""
         return len(self.freqs) - 1
 
+    @cached_property
     def model(self) -> constriction.stream.model.Categorical:
-        """The constriction model with exactly these (dyadic) probabilities."""
+        """The constriction model with exactly these (dyadic) probabilities (built once per table)."""
         return constriction.stream.model.Categorical(self.freqs / 2.0**PRECISION, perfect=False)
-
-    def bits(self, slots: np.ndarray) -> float:
-        """Ideal code length in bits of the given slots, -sum log2(freq / 2**PRECISION)."""
-        return float(np.sum(PRECISION - np.log2(self.freqs[slots])))
 
     def with_escape_floor(self, floor: float) -> SymbolTable:
         """This table with about `floor` of the mass on its escape slot, if its tail is smaller.
@@ -120,6 +129,50 @@ class SymbolTable:
         return PRECISION - np.log2(freqs)
 
 
+class SymbolTables(tuple):
+    """An immutable sequence of `SymbolTable`s with the per-table arrays that vectorised coding reads.
+
+    Built once per table set (the conditional tables, each cached factorized set); the arrays
+    are computed on first use.
+    """
+
+    @cached_property
+    def lowest(self) -> np.ndarray:
+        """(T,) int64 smallest symbol with its own slot, per table."""
+        return np.array([table.lowest for table in self], dtype=np.int64)
+
+    @cached_property
+    def highest(self) -> np.ndarray:
+        """(T,) int64 largest symbol with its own slot, per table."""
+        return np.array([table.highest for table in self], dtype=np.int64)
+
+    @cached_property
+    def escape(self) -> np.ndarray:
+        """(T,) int64 slot index of the escape, per table."""
+        return np.array([table.escape for table in self], dtype=np.int64)
+
+    @cached_property
+    def slot_offsets(self) -> np.ndarray:
+        """(T + 1,) int64 start of each table's slots when all tables' slots are laid end to end."""
+        return np.concatenate(([0], np.cumsum([len(table.freqs) for table in self]))).astype(np.int64)
+
+    @cached_property
+    def floor_costs(self) -> np.ndarray:
+        """(len(ESCAPE_FLOORS), total slots) bits of every slot of every table under each escape floor."""
+        return np.concatenate([table.floor_costs for table in self], axis=1)
+
+    def floored(self, floor_index: int) -> tuple[SymbolTable, ...]:
+        """Every table under escape floor `ESCAPE_FLOORS[floor_index]` (computed once per floor)."""
+        cache: dict[int, tuple[SymbolTable, ...]] = self.__dict__.setdefault("_floored", {})
+        if floor_index not in cache:
+            cache[floor_index] = tuple(table.with_escape_floor(ESCAPE_FLOORS[floor_index]) for table in self)
+        return cache[floor_index]
+
+
+def _as_tables(tables: Sequence[SymbolTable]) -> SymbolTables:
+    return tables if isinstance(tables, SymbolTables) else SymbolTables(tables)
+
+
 def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
     """Integer frequencies of `pmf` plus an escape slot with mass `tail`, summing to 2**PRECISION.
 
@@ -135,7 +188,7 @@ def quantize_pmf(pmf: np.ndarray, tail: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def conditional_tables(distribution: Distribution) -> tuple[SymbolTable, ...]:
+def conditional_tables(distribution: Distribution) -> SymbolTables:
     """The 256 tables of a zero-mean Laplace or Gaussian at the official scale table's scales.
 
     A pure function of its argument (computed once per process in float64).
@@ -152,7 +205,7 @@ def conditional_tables(distribution: Distribution) -> tuple[SymbolTable, ...]:
         pmf = (cdf(support + 0.5, scale) - cdf(support - 0.5, scale)).numpy()
         tail = float(2 * cdf(torch.tensor(-c - 0.5, dtype=torch.float64), scale))
         tables.append(SymbolTable(-c, quantize_pmf(pmf, tail)))
-    return tuple(tables)
+    return SymbolTables(tables)
 
 
 def scale_index(scales: Tensor, distribution: Distribution) -> Tensor:
@@ -169,13 +222,32 @@ def scale_index(scales: Tensor, distribution: Distribution) -> Tensor:
     return torch.nan_to_num(index, nan=0.0).clamp(0, TABLE_LEVELS - 1).to(torch.int64)
 
 
-@torch.no_grad()
-def factorized_tables(estimator: FactorizedDistribution) -> tuple[SymbolTable, ...]:
+FACTORIZED_CACHE_SIZE = 16
+"""How many factorized table sets (one per estimator and parameter values) the process keeps."""
+
+_factorized_cache: OrderedDict[bytes, SymbolTables] = OrderedDict()
+
+
+def factorized_tables(estimator: FactorizedDistribution) -> SymbolTables:
     """One table per channel of a learned factorized CDF, over the channel's likely support.
 
     Evaluated in float64 (parameters promoted), so the tables are a deterministic function of
-    the weights.
+    the weights; kept under `estimator.parameters_key()` (the last `FACTORIZED_CACHE_SIZE`
+    sets), so they are computed once per weights, and again after the weights change.
     """
+    key = estimator.parameters_key()
+    if key in _factorized_cache:
+        _factorized_cache.move_to_end(key)
+        return _factorized_cache[key]
+    tables = _sample_factorized_tables(estimator)
+    _factorized_cache[key] = tables
+    if len(_factorized_cache) > FACTORIZED_CACHE_SIZE:
+        _factorized_cache.popitem(last=False)
+    return tables
+
+
+@torch.no_grad()
+def _sample_factorized_tables(estimator: FactorizedDistribution) -> SymbolTables:
     channels = estimator.channels
     device = estimator.device
 
@@ -197,13 +269,17 @@ def factorized_tables(estimator: FactorizedDistribution) -> tuple[SymbolTable, .
         pmf = (upper[c, sel] - lower[c, sel]).numpy()
         tail = float(lower[c, 50 - lo] + 1 - upper[c, 50 + hi])
         tables.append(SymbolTable(-lo, quantize_pmf(pmf, tail)))
-    return tuple(tables)
+    return SymbolTables(tables)
 
 
-def _escape_excess(symbols: np.ndarray, table: SymbolTable) -> np.ndarray:
-    """Zig-zag excess beyond the table range: above -> even, below -> odd (uint64)."""
-    above = symbols > table.highest
-    excess = np.where(above, symbols - table.highest - 1, table.lowest - 1 - symbols).astype(np.uint64)
+def _escape_excess(symbols: np.ndarray, lowest: np.ndarray, highest: np.ndarray) -> np.ndarray:
+    """Zig-zag excess of escaped symbols beyond their tables' ranges: above -> even, below -> odd (uint64).
+
+    Args:
+        symbols, lowest, highest: (N,) int64 escaped symbols and their tables' ranges.
+    """
+    above = symbols > highest
+    excess = np.where(above, symbols - highest - 1, lowest - 1 - symbols).astype(np.uint64)
     return excess * 2 + (~above).astype(np.uint64)
 
 
@@ -229,6 +305,46 @@ def _piece_sizes(lengths: np.ndarray, piece: int) -> np.ndarray:
     return (1 << bits).astype(np.int32)
 
 
+@dataclass(frozen=True)
+class _Groups:
+    """The symbols of one `push` or `pull`, ordered by table index (stable), split into one group per table.
+
+    Attributes:
+        order: (N,) positions of the symbols in group order (a stable argsort of the table indices).
+        table_ids: (N,) the table indices in group order.
+        bounds: (G + 1,) group g is order[bounds[g]:bounds[g + 1]].
+        group_tables: (G,) the table index of each group, increasing.
+    """
+
+    order: np.ndarray
+    table_ids: np.ndarray
+    bounds: np.ndarray
+    group_tables: np.ndarray
+
+    @classmethod
+    def of(cls, table_ids: np.ndarray) -> _Groups:
+        """Group (N,) int64 table indices."""
+        order = np.argsort(table_ids, kind="stable")
+        ordered = table_ids[order]
+        starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        bounds = np.concatenate(([0], starts, [len(ordered)])) if len(ordered) else np.zeros(1, dtype=np.int64)
+        return cls(order, ordered, bounds, ordered[bounds[:-1]])
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """`values` (N,) in group order, cut into the G groups (views)."""
+        return np.split(values, self.bounds[1:-1])
+
+
+@dataclass(frozen=True)
+class _Push:
+    """What `ChunkWriter.push` keeps of one call: the slots and escapes per group, ready to code."""
+
+    tables: SymbolTables
+    group_tables: list[int]
+    slots: list[np.ndarray]  # per group, int32
+    excess: list[np.ndarray | None]  # per group, the escaped symbols' excess (uint64), None without escapes
+
+
 class ChunkWriter:
     """Collects the symbols of one chunk (e.g. one frame) and codes them when asked for its bytes.
 
@@ -241,46 +357,48 @@ class ChunkWriter:
     """
 
     def __init__(self) -> None:
-        self._groups: list[tuple[np.ndarray, SymbolTable, np.ndarray | None]] = []
+        self._pushes: list[_Push] = []
+        self._floor_lengths = np.zeros(len(ESCAPE_FLOORS))  # ideal bits of the slots so far under each floor
         self.ideal_bits = 0.0
         self.escape_count = 0
         self.escape_floor = 0
 
-    def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> None:
+    def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: Sequence[SymbolTable]) -> None:
         """Add integer `symbols` (1-D), symbol k coded with table `tables[table_ids[k]]`."""
-        symbols = np.asarray(symbols, dtype=np.int64)
+        tables = _as_tables(tables)
         table_ids = np.asarray(table_ids, dtype=np.int64)
-        for table_id in np.unique(table_ids):
-            table = tables[table_id]
-            group = symbols[table_ids == table_id]
-            escaped = (group < table.lowest) | (group > table.highest)
-            slots = np.where(escaped, table.escape, group - table.lowest).astype(np.int32)
-            self._groups.append((slots, table, _escape_excess(group[escaped], table) if escaped.any() else None))
+        groups = _Groups.of(table_ids)
+        symbols = np.asarray(symbols, dtype=np.int64)[groups.order]
+        ids = groups.table_ids
+        lowest, highest = tables.lowest[ids], tables.highest[ids]
+        escaped = (symbols < lowest) | (symbols > highest)
+        slots = np.where(escaped, tables.escape[ids], symbols - lowest)
+        counts = np.bincount(tables.slot_offsets[ids] + slots, minlength=int(tables.slot_offsets[-1]))
+        used = np.flatnonzero(counts)
+        self._floor_lengths += (tables.floor_costs[:, used] * counts[used]).sum(axis=1)
+        where = np.flatnonzero(escaped)
+        cuts = np.searchsorted(where, groups.bounds)  # group g's escapes: where[cuts[g]:cuts[g + 1]]
+        excess = np.split(_escape_excess(symbols[where], lowest[where], highest[where]), cuts[1:-1])
+        self._pushes.append(
+            _Push(tables, groups.group_tables.tolist(), groups.split(slots.astype(np.int32)), [e if e.size else None for e in excess])
+        )
 
     def _cheapest_floor(self) -> int:
         """Index of the escape floor under which the tables' ideal length of the chunk is shortest."""
-        counts: dict[int, tuple[SymbolTable, np.ndarray]] = {}  # slot counts per distinct table
-        for slots, table, _ in self._groups:
-            count = np.bincount(slots, minlength=len(table.freqs))
-            if id(table) in counts:
-                count = count + counts[id(table)][1]
-            counts[id(table)] = (table, count)
-        lengths = sum(table.floor_costs @ count for table, count in counts.values())
-        return int(np.argmin(lengths))
+        return int(np.argmin(self._floor_lengths))
 
     def finish(self) -> bytes:
         """Code the chunk: its escape floor, then every group in the order pushed; return the bytes."""
         encoder = constriction.stream.queue.RangeEncoder()
         self.escape_floor = self._cheapest_floor()
         encoder.encode(np.array([self.escape_floor], dtype=np.int32), constriction.stream.model.Uniform(len(ESCAPE_FLOORS)))
-        self.ideal_bits = math.log2(len(ESCAPE_FLOORS))
-        floor = ESCAPE_FLOORS[self.escape_floor]
-        for slots, table, excess in self._groups:
-            table = table.with_escape_floor(floor)
-            encoder.encode(slots, table.model())
-            self.ideal_bits += table.bits(slots)
-            if excess is not None:
-                self._code_escapes(encoder, excess)
+        self.ideal_bits = math.log2(len(ESCAPE_FLOORS)) + float(self._floor_lengths[self.escape_floor])
+        for push in self._pushes:
+            floored = push.tables.floored(self.escape_floor)
+            for table_id, slots, excess in zip(push.group_tables, push.slots, push.excess):
+                encoder.encode(slots, floored[table_id].model)
+                if excess is not None:
+                    self._code_escapes(encoder, excess)
         return encoder.get_compressed().tobytes()
 
     def _code_escapes(self, encoder: constriction.stream.queue.RangeEncoder, excess: np.ndarray) -> None:
@@ -309,7 +427,7 @@ class ChunkReader:
                 f"a coded chunk must be a whole number of 32-bit words, got {len(data)} bytes; the stream is corrupt"
             )
         self._decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
-        self._floor = ESCAPE_FLOORS[int(self._decode(constriction.stream.model.Uniform(len(ESCAPE_FLOORS)), 1)[0])]
+        self._floor_index = int(self._decode(constriction.stream.model.Uniform(len(ESCAPE_FLOORS)), 1)[0])
 
     def _decode(self, *args: object) -> np.ndarray:
         """The range decoder's `decode(*args)`; its errors on data no encoder wrote become BitstreamError."""
@@ -318,19 +436,21 @@ class ChunkReader:
         except (ValueError, RuntimeError, AssertionError) as err:  # constriction asserts on invalid data
             raise BitstreamError(f"the entropy decoder failed ({err}); the stream is corrupt") from err
 
-    def pull(self, table_ids: np.ndarray, tables: tuple[SymbolTable, ...]) -> np.ndarray:
+    def pull(self, table_ids: np.ndarray, tables: Sequence[SymbolTable]) -> np.ndarray:
         """Decode len(table_ids) symbols, symbol k with table `tables[table_ids[k]]` (int64)."""
-        table_ids = np.asarray(table_ids, dtype=np.int64)
-        out = np.empty(table_ids.shape, dtype=np.int64)
-        for table_id in np.unique(table_ids):
-            table = tables[table_id].with_escape_floor(self._floor)
-            where = table_ids == table_id
-            slots = self._decode(table.model(), int(where.sum())).astype(np.int64)
+        groups = _Groups.of(np.asarray(table_ids, dtype=np.int64))
+        floored = _as_tables(tables).floored(self._floor_index)
+        ordered = np.empty(len(groups.order), dtype=np.int64)  # the symbols in group order
+        for table_id, start, stop in zip(groups.group_tables.tolist(), groups.bounds[:-1].tolist(), groups.bounds[1:].tolist()):
+            table = floored[table_id]
+            slots = self._decode(table.model, stop - start).astype(np.int64)
             group = slots + table.lowest
             escaped = slots == table.escape
             if escaped.any():
                 group[escaped] = _from_excess(self._pull_escapes(int(escaped.sum())), table)
-            out[where] = group
+            ordered[start:stop] = group
+        out = np.empty_like(ordered)
+        out[groups.order] = ordered
         return out
 
     def _pull_escapes(self, count: int) -> np.ndarray:

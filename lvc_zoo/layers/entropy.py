@@ -95,6 +95,12 @@ class FactorizedBitEstimator(nn.Module):
             z_hat = at_least_float32(z_hat)
             return probs_to_bits(self.cdf(z_hat + 0.5, index) - self.cdf(z_hat - 0.5, index))
 
+    def parameters_key(self, index: int = 0) -> bytes:
+        """Bytes of parameter set `index` with the dtype and device: equal keys, equal CDFs (the coder's table cache key)."""
+        with torch.no_grad():
+            values = torch.cat([p[index].reshape(-1) for p in self.parameters()]).cpu()
+        return f"{self.channels} {values.dtype} {self.device}|".encode() + values.view(torch.uint8).numpy().tobytes()
+
     def select(self, index: int) -> "FactorizedBitEstimator | SelectedSet":
         """The distribution of parameter set `index` (a `FactorizedDistribution`; self when there is one set).
 
@@ -127,6 +133,9 @@ class SelectedSet:
 
     def bits(self, z_hat: Tensor) -> Tensor:
         return self.estimator.bits(z_hat, self.index)
+
+    def parameters_key(self) -> bytes:
+        return self.estimator.parameters_key(self.index)
 
 
 QUADTREE_STEPS: tuple[tuple[int, int, int, int], ...] = ((0, 1, 2, 3), (3, 2, 1, 0), (2, 3, 0, 1), (1, 0, 3, 2))
