@@ -307,42 +307,48 @@ def _piece_sizes(lengths: np.ndarray, piece: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Groups:
-    """The symbols of one `push` or `pull`, ordered by table index (stable), split into one group per table.
+    """The symbols of one `push` or `pull`, ordered by table index (stable), cut into one group per table.
 
     Attributes:
         order: (N,) positions of the symbols in group order (a stable argsort of the table indices).
         table_ids: (N,) the table indices in group order.
-        bounds: (G + 1,) group g is order[bounds[g]:bounds[g + 1]].
-        group_tables: (G,) the table index of each group, increasing.
+        bounds: (G + 1,) group g is the symbols order[bounds[g]:bounds[g + 1]].
+        spans: per group g, (its table index, bounds[g], bounds[g + 1]); table indices increase.
     """
 
     order: np.ndarray
     table_ids: np.ndarray
     bounds: np.ndarray
-    group_tables: np.ndarray
+    spans: list[tuple[int, int, int]]
 
     @classmethod
     def of(cls, table_ids: np.ndarray) -> _Groups:
         """Group (N,) int64 table indices."""
-        order = np.argsort(table_ids, kind="stable")
+        small = table_ids.size and 0 <= table_ids.min() and table_ids.max() < 2**16
+        order = np.argsort(table_ids.astype(np.uint16) if small else table_ids, kind="stable")  # radix sort when small
         ordered = table_ids[order]
         starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         bounds = np.concatenate(([0], starts, [len(ordered)])) if len(ordered) else np.zeros(1, dtype=np.int64)
-        return cls(order, ordered, bounds, ordered[bounds[:-1]])
-
-    def split(self, values: np.ndarray) -> list[np.ndarray]:
-        """`values` (N,) in group order, cut into the G groups (views)."""
-        return np.split(values, self.bounds[1:-1])
+        spans = list(zip(ordered[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist()))
+        return cls(order, ordered, bounds, spans)
 
 
 @dataclass(frozen=True)
 class _Push:
-    """What `ChunkWriter.push` keeps of one call: the slots and escapes per group, ready to code."""
+    """What `ChunkWriter.push` keeps of one call, ready to code.
+
+    Attributes:
+        tables: the tables the call named.
+        spans: the groups (`_Groups.spans`).
+        slots: (N,) int32 slot of every symbol, in group order.
+        escapes: group index -> the zig-zag excess (uint64) of its escaped symbols, in order;
+            only groups with escapes.
+    """
 
     tables: SymbolTables
-    group_tables: list[int]
-    slots: list[np.ndarray]  # per group, int32
-    excess: list[np.ndarray | None]  # per group, the escaped symbols' excess (uint64), None without escapes
+    spans: list[tuple[int, int, int]]
+    slots: np.ndarray
+    escapes: dict[int, np.ndarray]
 
 
 class ChunkWriter:
@@ -377,11 +383,10 @@ class ChunkWriter:
         used = np.flatnonzero(counts)
         self._floor_lengths += (tables.floor_costs[:, used] * counts[used]).sum(axis=1)
         where = np.flatnonzero(escaped)
-        cuts = np.searchsorted(where, groups.bounds)  # group g's escapes: where[cuts[g]:cuts[g + 1]]
-        excess = np.split(_escape_excess(symbols[where], lowest[where], highest[where]), cuts[1:-1])
-        self._pushes.append(
-            _Push(tables, groups.group_tables.tolist(), groups.split(slots.astype(np.int32)), [e if e.size else None for e in excess])
-        )
+        excess = _escape_excess(symbols[where], lowest[where], highest[where])
+        escape_groups, first = np.unique(np.searchsorted(groups.bounds, where, "right") - 1, return_index=True)
+        escapes = dict(zip(escape_groups.tolist(), np.split(excess, first[1:])))
+        self._pushes.append(_Push(tables, groups.spans, slots.astype(np.int32), escapes))
 
     def _cheapest_floor(self) -> int:
         """Index of the escape floor under which the tables' ideal length of the chunk is shortest."""
@@ -395,10 +400,10 @@ class ChunkWriter:
         self.ideal_bits = math.log2(len(ESCAPE_FLOORS)) + float(self._floor_lengths[self.escape_floor])
         for push in self._pushes:
             floored = push.tables.floored(self.escape_floor)
-            for table_id, slots, excess in zip(push.group_tables, push.slots, push.excess):
-                encoder.encode(slots, floored[table_id].model)
-                if excess is not None:
-                    self._code_escapes(encoder, excess)
+            for group, (table_id, start, stop) in enumerate(push.spans):
+                encoder.encode(push.slots[start:stop], floored[table_id].model)
+                if group in push.escapes:
+                    self._code_escapes(encoder, push.escapes[group])
         return encoder.get_compressed().tobytes()
 
     def _code_escapes(self, encoder: constriction.stream.queue.RangeEncoder, excess: np.ndarray) -> None:
@@ -439,16 +444,20 @@ class ChunkReader:
     def pull(self, table_ids: np.ndarray, tables: Sequence[SymbolTable]) -> np.ndarray:
         """Decode len(table_ids) symbols, symbol k with table `tables[table_ids[k]]` (int64)."""
         groups = _Groups.of(np.asarray(table_ids, dtype=np.int64))
-        floored = _as_tables(tables).floored(self._floor_index)
-        ordered = np.empty(len(groups.order), dtype=np.int64)  # the symbols in group order
-        for table_id, start, stop in zip(groups.group_tables.tolist(), groups.bounds[:-1].tolist(), groups.bounds[1:].tolist()):
+        tables = _as_tables(tables)
+        floored = tables.floored(self._floor_index)
+        slots = np.empty(len(groups.order), dtype=np.int64)  # in group order
+        escapes = []  # (positions in group order, table, excess) of the groups with escapes
+        for table_id, start, stop in groups.spans:
             table = floored[table_id]
-            slots = self._decode(table.model, stop - start).astype(np.int64)
-            group = slots + table.lowest
-            escaped = slots == table.escape
-            if escaped.any():
-                group[escaped] = _from_excess(self._pull_escapes(int(escaped.sum())), table)
-            ordered[start:stop] = group
+            group = self._decode(table.model, stop - start)
+            slots[start:stop] = group
+            if group.max() == table.escape:  # the escape is the last slot
+                where = start + np.flatnonzero(group == table.escape)
+                escapes.append((where, table, self._pull_escapes(len(where))))
+        ordered = slots + tables.lowest[groups.table_ids]
+        for where, table, excess in escapes:
+            ordered[where] = _from_excess(excess, table)
         out = np.empty_like(ordered)
         out[groups.order] = ordered
         return out

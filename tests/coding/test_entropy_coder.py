@@ -140,3 +140,33 @@ def test_factorized_tables_cover_each_channel_support() -> None:
 def test_chunk_of_partial_words_is_refused() -> None:
     with pytest.raises(BitstreamError, match="32-bit words"):
         ChunkReader(b"\x00\x01\x02")
+
+
+def test_a_push_codes_one_group_per_table_in_increasing_table_order_keeping_the_symbols_order() -> None:
+    """The grouping the decoder relies on: a push of mixed tables is the pushes of its groups, table by table."""
+    tables = conditional_tables("laplace")
+    rng = np.random.default_rng(4)
+    ids = rng.choice([3, 200, 17, 90], size=3000)
+    symbols = np.round(rng.laplace(0, 30, size=3000)).astype(np.int64)  # some escape in the narrow tables
+    mixed = ChunkWriter()
+    mixed.push(symbols, ids, tables)
+    grouped = ChunkWriter()
+    for table_id in sorted(set(ids.tolist())):
+        grouped.push(symbols[ids == table_id], np.zeros((ids == table_id).sum(), dtype=np.int64), (tables[table_id],))
+    assert mixed.finish() == grouped.finish()
+    assert mixed.escape_count == grouped.escape_count > 0 and mixed.ideal_bits == pytest.approx(grouped.ideal_bits)
+
+
+def test_factorized_tables_are_kept_until_the_weights_change() -> None:
+    torch.manual_seed(0)
+    estimator = FactorizedBitEstimator(4, sets=2)
+    tables = factorized_tables(estimator)
+    assert factorized_tables(estimator) is tables  # computed once per weights
+    assert factorized_tables(estimator.select(1)) is not tables  # another parameter set, other tables
+    with torch.no_grad():
+        estimator.f1.h[0].add_(1.0)  # trained in place between two calls
+    changed = factorized_tables(estimator)
+    assert changed is not tables and any(not np.array_equal(a.freqs, b.freqs) for a, b in zip(changed, tables))
+    twin = FactorizedBitEstimator(4, sets=2)
+    twin.load_state_dict(estimator.state_dict())
+    assert factorized_tables(twin) is changed  # the same values give the same tables
