@@ -59,9 +59,10 @@ def _place(selected: Tensor, mask: Tensor, like: Tensor) -> Tensor:
         placed = torch.zeros_like(like)
         placed[mask.expand_as(like).bool()] = selected
         return placed
-    values = np.zeros(like.shape, dtype=selected.numpy().dtype)
-    values[active] = selected.numpy()
-    placed = torch.from_numpy(values)
+    values = selected.numpy()
+    placed_values = np.zeros(like.shape, dtype=values.dtype)
+    placed_values[active] = values
+    placed = torch.from_numpy(placed_values)
     return placed if like.is_contiguous() else torch.empty_like(like).copy_(placed)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from lvc_zoo.coding import Decode, Encode
 from lvc_zoo.coding.entropy_coder import (
     PRECISION,
     ChunkReader,
@@ -20,7 +21,7 @@ from lvc_zoo.coding.entropy_coder import (
     scale_index,
 )
 from lvc_zoo.errors import BitstreamError
-from lvc_zoo.layers.entropy import FactorizedBitEstimator
+from lvc_zoo.layers.entropy import FactorizedBitEstimator, phase_mask
 
 
 def test_quantize_pmf_is_a_full_16_bit_table_with_every_slot_codable() -> None:
@@ -170,3 +171,22 @@ def test_factorized_tables_are_kept_until_the_weights_change() -> None:
     twin = FactorizedBitEstimator(4, sets=2)
     twin.load_state_dict(estimator.state_dict())
     assert factorized_tables(twin) is changed  # the same values give the same tables
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "float64", "bfloat16"])
+def test_decode_places_the_symbols_where_the_mask_is_in_the_layout_of_the_scales(layout: str) -> None:
+    """The coders' numpy selection (bfloat16: torch's) gives the symbols, order and layout of torch's indexing."""
+    generator = torch.Generator().manual_seed(7)
+    scales = torch.rand(2, 8, 6, 10, generator=generator) * 4
+    residual = torch.randn(2, 8, 6, 10, generator=generator) * 3
+    if layout == "channels_last":
+        scales = scales.contiguous(memory_format=torch.channels_last)
+    dtype = {"float64": torch.float64, "bfloat16": torch.bfloat16}.get(layout, torch.float32)
+    scales, residual = scales.to(dtype), residual.to(dtype)
+    mask = phase_mask((0, 3, 1, 2), 8, 6, 10, dtype, scales.device)
+    writer = ChunkWriter()
+    encoded = Encode(writer).code_conditional(residual, scales, mask, "laplace", "y")
+    decoded = Decode(ChunkReader(writer.finish())).code_conditional(None, scales, mask, "laplace", "y")
+    assert decoded.dtype == dtype and decoded.stride() == torch.zeros_like(scales).stride()
+    assert torch.equal(decoded.to(encoded.dtype), encoded)
+    assert torch.equal(encoded, torch.round(residual.to(encoded.dtype)) * mask)
