@@ -31,39 +31,42 @@ def _channel_ids(shape: Sequence[int]) -> np.ndarray:
 _NUMPY_DTYPES = (torch.float32, torch.float64)
 
 
-def _numpy_active(mask: Tensor, like: Tensor) -> np.ndarray | None:
-    """(like's shape) bool, mask != 0 broadcast, when numpy can do the selection; None otherwise.
+class _Active:
+    """Where a conditional's mask is nonzero, to select the coded elements of tensors of one shape.
 
-    numpy selects on the CPU without torch's thread pool, whose parallel nonzero and index_put
-    cost milliseconds per call when other processes hold the cores (measured with 2 threads on a
-    loaded 2-core machine: 5.9 ms for a boolean selection of 65,536 scales, numpy 0.1 ms). Other
-    devices and dtypes take torch's path; both select the same elements in the same order.
+    On the CPU numpy selects and places, without torch's thread pool, whose parallel nonzero and
+    index_put cost milliseconds per call when other processes hold the cores (measured with 2
+    threads on a loaded 2-core machine: 5.9 ms for a boolean selection of 65,536 scales, numpy
+    0.1 ms). Other devices and dtypes (e.g. bfloat16) take torch's path; both select the same
+    elements in the same (row-major) order.
+
+    Args:
+        mask: 0/1 mask, broadcastable to `like`.
+        like: a tensor of the shape, dtype and device of those to select from.
     """
-    if all(t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES for t in (mask, like)):
-        return np.broadcast_to(mask.detach().numpy(), like.shape) != 0
-    return None
 
+    def __init__(self, mask: Tensor, like: Tensor) -> None:
+        self.mask = mask.expand_as(like)
+        on_cpu = all(t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES for t in (mask, like))
+        self.where = np.broadcast_to(mask.detach().numpy(), like.shape) != 0 if on_cpu else None
 
-def _select(values: Tensor, mask: Tensor) -> Tensor:
-    """(N,) `values` where `mask` (broadcast to values' shape) is nonzero, row-major, on values' device."""
-    active = _numpy_active(mask, values)
-    if active is None:
-        return values[mask.expand_as(values).bool()]
-    return torch.from_numpy(values.detach().numpy()[active])
+    def select(self, values: Tensor) -> Tensor:
+        """(N,) the elements of `values` where the mask is nonzero, on values' device."""
+        if self.where is None:
+            return values[self.mask.bool()]
+        return torch.from_numpy(values.detach().numpy()[self.where])
 
-
-def _place(selected: Tensor, mask: Tensor, like: Tensor) -> Tensor:
-    """Zeros like `like` (same layout), with `selected` (N,) where `mask` is nonzero: the inverse of `_select`."""
-    active = _numpy_active(mask, like)
-    if active is None:
-        placed = torch.zeros_like(like)
-        placed[mask.expand_as(like).bool()] = selected
-        return placed
-    values = selected.numpy()
-    placed_values = np.zeros(like.shape, dtype=values.dtype)
-    placed_values[active] = values
-    placed = torch.from_numpy(placed_values)
-    return placed if like.is_contiguous() else torch.empty_like(like).copy_(placed)
+    def place(self, selected: Tensor, like: Tensor) -> Tensor:
+        """Zeros like `like` (its layout too) with `selected` (N,) where the mask is nonzero: the inverse of `select`."""
+        if self.where is None:
+            placed = torch.zeros_like(like)
+            placed[self.mask.bool()] = selected
+            return placed
+        values = selected.numpy()
+        placed_values = np.zeros(like.shape, dtype=values.dtype)
+        placed_values[self.where] = values
+        placed = torch.from_numpy(placed_values)
+        return placed if like.is_contiguous() else torch.empty_like(like).copy_(placed)
 
 
 class Encode(Estimate):
@@ -83,8 +86,9 @@ class Encode(Estimate):
         self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str
     ) -> Tensor:
         symbols = super().code_conditional(residual, scales, mask, distribution, tag)
-        table_ids = scale_index(_select(scales, mask), distribution).cpu().numpy()
-        self.writer.push(_select(symbols, mask).to(torch.int64).cpu().numpy(), table_ids, conditional_tables(distribution))
+        active = _Active(mask, scales)
+        table_ids = scale_index(active.select(scales), distribution).cpu().numpy()
+        self.writer.push(active.select(symbols).to(torch.int64).cpu().numpy(), table_ids, conditional_tables(distribution))
         return symbols
 
 
@@ -101,6 +105,7 @@ class Decode:
     def code_conditional(
         self, residual: Tensor | None, scales: Tensor, mask: Tensor, distribution: Distribution, tag: str
     ) -> Tensor:
-        table_ids = scale_index(_select(scales, mask), distribution).cpu().numpy()
+        active = _Active(mask, scales)
+        table_ids = scale_index(active.select(scales), distribution).cpu().numpy()
         symbols = torch.from_numpy(self.reader.pull(table_ids, conditional_tables(distribution))).to(scales)
-        return _place(symbols, mask, scales)
+        return active.place(symbols, scales)
