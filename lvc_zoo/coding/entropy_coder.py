@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import BitstreamError
+from ..errors import BitstreamError, InputError
 from .distributions import SCALE_MIN, Distribution, FactorizedDistribution, cdf_of
 
 __all__ = [
@@ -370,11 +370,21 @@ class ChunkWriter:
         self.escape_floor = 0
 
     def push(self, symbols: np.ndarray, table_ids: np.ndarray, tables: Sequence[SymbolTable]) -> None:
-        """Add integer `symbols` (1-D), symbol k coded with table `tables[table_ids[k]]`."""
+        """Add integer `symbols` (1-D), symbol k coded with table `tables[table_ids[k]]`.
+
+        Raises:
+            InputError: a symbol outside the int32 range (what a NaN or infinite latent becomes).
+        """
         tables = _as_tables(tables)
         table_ids = np.asarray(table_ids, dtype=np.int64)
+        symbols = np.asarray(symbols, dtype=np.int64)
+        if symbols.size and (symbols.min() < -(2**31) or symbols.max() >= 2**31):
+            raise InputError(
+                f"a latent symbol ({symbols.min()} .. {symbols.max()}) is outside the int32 range the coder takes: the "
+                "network produced NaN, infinite or huge latents; check the weights and that the frames are finite"
+            )
         groups = _Groups.of(table_ids)
-        symbols = np.asarray(symbols, dtype=np.int64)[groups.order]
+        symbols = symbols[groups.order]
         ids = groups.table_ids
         lowest, highest = tables.lowest[ids], tables.highest[ids]
         escaped = (symbols < lowest) | (symbols > highest)

@@ -20,7 +20,7 @@ from lvc_zoo.coding.entropy_coder import (
     quantize_pmf,
     scale_index,
 )
-from lvc_zoo.errors import BitstreamError
+from lvc_zoo.errors import BitstreamError, InputError
 from lvc_zoo.layers.entropy import FactorizedBitEstimator, phase_mask
 
 
@@ -190,3 +190,12 @@ def test_decode_places_the_symbols_where_the_mask_is_in_the_layout_of_the_scales
     assert decoded.dtype == dtype and decoded.stride() == torch.zeros_like(scales).stride()
     assert torch.equal(decoded.to(encoded.dtype), encoded)
     assert torch.equal(encoded, torch.round(residual.to(encoded.dtype)) * mask)
+
+
+def test_a_symbol_outside_int32_is_refused_with_what_to_check() -> None:
+    """A NaN latent becomes int64's minimum: the writer says so instead of failing inside the range coder."""
+    tables = conditional_tables("laplace")
+    ChunkWriter().push(np.array([2**31 - 1, -(2**31)]), np.array([0, 255]), tables)  # the int32 ends code
+    for symbol in (2**31, np.iinfo(np.int64).min):
+        with pytest.raises(InputError, match="NaN, infinite or huge latents"):
+            ChunkWriter().push(np.array([0, symbol]), np.array([0, 0]), tables)
