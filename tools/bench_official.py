@@ -377,6 +377,7 @@ def worker_main(side: str, model: str, checkout: Path, threads: int, reference: 
         torch.use_deterministic_algorithms(side == "official")  # the official test's init_func sets True
         torch.manual_seed(0)
         code = OFFICIAL_LOOPS[model](*official_networks(model, official_dir(model, checkout), intra, inter))
+    hello["deterministic"] = torch.are_deterministic_algorithms_enabled()
 
     @functools.cache
     def clip(frames: int, height: int, width: int) -> Tensor:
