@@ -56,7 +56,7 @@ from ..coding.estimate import Coder, Estimate
 from ..errors import BitstreamError, ConfigError, ExactnessWarning, InputError, ModelMismatchError, QualityError, require_quality
 from ..layers import SpyNet, pad_to_multiple
 from ..rate import RateSpec
-from ..runtime import torch_threads
+from ..runtime import keep_freed_memory, torch_threads
 from ..version import __version__
 from ..training import RateTags, TrainingRecipe, apply_stage, draw_clip, train_clip, validate_clip
 
@@ -536,6 +536,7 @@ class VideoCodec(L.LightningModule):
         Yields: each frame's (1, 3, h, w) clamped reconstruction, cropped to
             `output_size(size, layer)`, and the coders that coded it.
         """
+        keep_freed_memory()  # once per process: feature maps reuse freed memory instead of fresh pages
         h, w = self.output_size(size, layer)
         padded = self.padded_size(*size)
         dpb = None
