@@ -31,6 +31,8 @@ import math
 import os
 import re
 import reprlib
+import socket
+import sys
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -810,7 +812,8 @@ def push_pretrained(
         ChecksumError: a listed file's sha256 differs from config.json.
         ConfigError: invalid repo id or revision, or a config.json the model cannot load.
         UnknownModelError: config.json names a model this lvc_zoo does not have.
-        HubError: the Hub refused the upload (no token, no write access, ...).
+        HubError: the Hub refused the upload (no token, no write access, ...) or could not be reached
+            (connection and timeout errors); any other exception propagates as itself.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -863,12 +866,33 @@ def push_pretrained(
             f"{str(err).splitlines()[0]}. Check the repo name and that your token (HF_TOKEN or "
             "`hf auth login`) has write access to it."
         ) from err
-    except Exception as err:  # the HTTP client's own connection errors (DNS, refused, timeout): its classes vary by version
+    except _unreachable_errors() as err:
         raise HubError(
             f"Uploading {directory} to {repo_id} failed: the Hub could not be reached ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else 'no answer'}). Check the network connection (and HF_ENDPOINT)."
         ) from err
     return dataclasses.replace(result, commit_url=getattr(commit, "commit_url", None))
+
+
+UNREACHABLE_ERRORS = {
+    "requests.exceptions": ("ConnectionError", "Timeout"),  # huggingface_hub < 1.0 (subclasses of OSError)
+    "urllib3.exceptions": ("MaxRetryError", "TimeoutError", "ProtocolError"),  # what requests may let through
+    "httpx": ("TransportError",),  # huggingface_hub >= 1.0: connect, read, timeout, proxy and protocol errors
+    "httpx2": ("TransportError",),
+}
+"""Per HTTP client module, the exception classes that mean the Hub could not be reached."""
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions meaning "the Hub could not be reached": the OS's (refused, reset, timed out, a
+    failed name lookup; huggingface_hub's OfflineModeIsEnabled is a ConnectionError) and those of
+    whichever HTTP client huggingface_hub has imported. Anything else (a bug on the upload path)
+    propagates."""
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError, socket.gaierror]
+    for module_name, names in UNREACHABLE_ERRORS.items():
+        module = sys.modules.get(module_name)
+        found += [getattr(module, name) for name in names if module is not None and hasattr(module, name)]
+    return tuple(found)
 
 
 def _check_push_target(repo_id: str, revision: str | None) -> None:
