@@ -18,6 +18,7 @@ S is never built here.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..coding.distributions import at_least_float32
@@ -55,11 +56,16 @@ def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int
         key, value: (B, D, h', w') embedded keys and values (the same token grid).
         heads: number of heads; D must be a multiple of it.
     Returns: (B, D, h, w), per head G^T Q~ with G = K~ V^T, in the dtype of `query`.
+
+    Everything between the embeddings and the output runs in at least float32, under
+    `torch.autocast` too (autocast would run the products in half precision, where K~'s
+    entries, about 1/M, lose their digits or go subnormal).
     """
-    queries, keys = normalised_queries_keys(query, key, heads)
-    values = _heads(value.to(keys.dtype), heads)
-    context = keys @ values.transpose(-1, -2)  # G: (B, heads, d_h, d_h)
-    out = context.transpose(-1, -2) @ queries  # (B, heads, d_h, N)
+    with torch.autocast(query.device.type, enabled=False):
+        queries, keys = normalised_queries_keys(query, key, heads)
+        values = _heads(value.to(keys.dtype), heads)
+        context = keys @ values.transpose(-1, -2)  # G: (B, heads, d_h, d_h)
+        out = context.transpose(-1, -2) @ queries  # (B, heads, d_h, N)
     return out.reshape(query.shape).to(query.dtype)
 
 
