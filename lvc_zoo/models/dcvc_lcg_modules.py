@@ -41,11 +41,9 @@ class LCGDPB(DCVCDPB):
     Attributes:
         lt_feature: (B, C4, H/4, W/4) long-term reference feature L (96 channels officially);
             None right after an I frame (the next P frame initialises it). `refreshed()` keeps it.
-        lt_age: P frames coded since L was (re)initialised.
     """
 
     lt_feature: Tensor | None = None
-    lt_age: int = 0
 
 
 def _projection(in_ch: int, out_ch: int) -> nn.Sequential:
@@ -62,7 +60,7 @@ class LongTermMemory(nn.Module):
 
     Args:
         channels: C of L and S.
-        mode: "gated" (default) or "anchor".
+        mode: "gated" (default) or "anchor"; only "gated" has parameters (the gates and the candidate).
     """
 
     def __init__(self, channels: int, mode: MemoryMode = "gated") -> None:
@@ -70,14 +68,11 @@ class LongTermMemory(nn.Module):
         if mode not in ("gated", "anchor"):
             raise ConfigError(f"Unknown long-term memory mode {mode!r}: use 'gated' or 'anchor'.")
         self.mode = mode
-        self.update_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        self.reset_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        self.candidate = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), DepthConvBlock(channels, channels))
-        nn.init.constant_(self.update_gate.bias, -2.0)
-
-    def restarts(self, memory: Tensor | None, rebuilt: bool) -> bool:
-        """Whether the memory restarts from S: after an I frame, and in "anchor" mode at every rebuilt feature."""
-        return memory is None or (self.mode == "anchor" and rebuilt)
+        if mode == "gated":
+            self.update_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
+            self.reset_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
+            self.candidate = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), DepthConvBlock(channels, channels))
+            nn.init.constant_(self.update_gate.bias, -2.0)
 
     def forward(self, memory: Tensor | None, short: Tensor, rebuilt: bool) -> Tensor:
         """The memory for the current frame.
@@ -88,7 +83,7 @@ class LongTermMemory(nn.Module):
             rebuilt: whether S was rebuilt from the decoded frame (I frame or refresh).
         Returns: (B, C, h, w) the updated L.
         """
-        if self.restarts(memory, rebuilt):
+        if memory is None or (self.mode == "anchor" and rebuilt):  # after an I frame; anchored: at every rebuild
             return short
         if self.mode == "anchor":
             return memory
