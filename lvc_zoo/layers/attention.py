@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ..coding.distributions import at_least_float32
 from ..errors import ConfigError
 from .blocks import conv1x1, conv3x3
+from .convs import pointwise_depthwise
 
 __all__ = ["MultiHeadLinearCrossAttention", "normalised_queries_keys", "linear_cross_attention"]
 
@@ -69,11 +70,6 @@ def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int
     return out.reshape(query.shape).to(query.dtype)
 
 
-def _embedding(in_ch: int, out_ch: int) -> nn.Sequential:
-    """Point-wise then depth-wise projection: (B, in_ch, h, w) -> (B, out_ch, h, w)."""
-    return nn.Sequential(conv1x1(in_ch, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch))
-
-
 class MultiHeadLinearCrossAttention(nn.Module):
     """MHLCA: `query` attends to `context` with linear cost; (B, Cq, h, w), (B, Cr, h', w') -> (B, Cout, h, w).
 
@@ -100,9 +96,9 @@ class MultiHeadLinearCrossAttention(nn.Module):
         if heads < 1 or dim % heads:
             raise ConfigError(f"MHLCA: the embedding width {dim} must be a multiple of the head count {heads}.")
         self.heads = heads
-        self.query_embedding = _embedding(query_channels, dim)
-        self.key_embedding = _embedding(context_channels, dim)
-        self.value_embedding = _embedding(context_channels, dim)
+        self.query_embedding = pointwise_depthwise(query_channels, dim)
+        self.key_embedding = pointwise_depthwise(context_channels, dim)
+        self.value_embedding = pointwise_depthwise(context_channels, dim)
         self.projection = conv3x3(dim, out_channels)
         hidden = 2 * out_channels
         self.mlp = nn.Sequential(

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock, zero_initialised
+from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock, pointwise_depthwise, zero_initialised
 
 __all__ = ["LCGDPB", "MemoryMode", "LongTermMemory", "LongTermContextGathering"]
 
@@ -44,11 +44,6 @@ class LCGDPB(DCVCDPB):
     """
 
     lt_feature: Tensor | None = None
-
-
-def _projection(in_ch: int, out_ch: int) -> nn.Sequential:
-    """1x1 conv then depthwise 3x3 conv (the query and key projections)."""
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch))
 
 
 class LongTermMemory(nn.Module):
@@ -118,8 +113,8 @@ class LongTermContextGathering(nn.Module):
         temperature: float = 10.0,
     ) -> None:
         super().__init__()
-        self.query = _projection(channels, key_channels)
-        self.key = _projection(channels, key_channels)
+        self.query = pointwise_depthwise(channels, key_channels)
+        self.key = pointwise_depthwise(channels, key_channels)
         self.value = nn.Conv2d(channels, channels, 1)
         self.attention = ClusteredAttention(key_channels, channels, heads, grid, iterations, max_keys, temperature)
         self.gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
