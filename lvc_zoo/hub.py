@@ -233,7 +233,9 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 # --------------------------------------------------------------------------------- resolving
-def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, quality: int | None = None) -> Path:
+def resolve_weights(
+    spec: ModelSpec, weights: str | os.PathLike[str] | None, quality: int | None = None, passed_as: str | None = None
+) -> Path:
     """The local lvc_zoo weights directory for what was passed as `load(..., weights=)`.
 
     Args:
@@ -243,6 +245,9 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
             the sha256 pins in `spec.files`).
         quality: for a model with one weights file per quality, the quality whose file a
             download fetches (None: the rate's default); the other qualities' files are not fetched.
+        passed_as: how the caller's user passes other weights, with {} for them, e.g.
+            "--model.init_from {}", for the message when the model has none published; None:
+            as `lvc_zoo.load(NAME, weights=...)`.
     Returns: a directory holding config.json and the files it lists (for the Hub, the
         snapshot directory in the Hugging Face cache).
     Raises:
@@ -252,7 +257,7 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
         ChecksumError: a downloaded file differs from its registry pin.
     """
     if weights is None:
-        return _registry_weights(spec, quality)
+        return _registry_weights(spec, quality, passed_as)
     if isinstance(weights, str) and weights.startswith(HUB_PREFIX):
         return download_from_hub(parse_hub_id(weights), spec, quality=quality)
     directory = Path(weights)
@@ -264,7 +269,7 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
     return directory
 
 
-def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
+def _registry_weights(spec: ModelSpec, quality: int | None = None, passed_as: str | None = None) -> Path:
     """The registry's default weights of `spec` (bundled, or downloaded), checked against its pins."""
     if spec.bundled is not None:
         directory = PACKAGE_DIR / spec.bundled
@@ -278,7 +283,7 @@ def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
         )
         return directory
     if spec.hub_repo is None:
-        raise WeightsNotFoundError(_no_published_weights(spec))
+        raise WeightsNotFoundError(_no_published_weights(spec, passed_as))
     directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files, quality=quality)
     skipped = _other_quality_files(_read_config_json(directory), spec, quality)
     pins = {fname: digest for fname, digest in spec.files.items() if fname not in skipped}
@@ -286,8 +291,16 @@ def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
     return directory
 
 
-def _no_published_weights(spec: ModelSpec) -> str:
-    """Why `load(name)` has no default weights, and the ways to get a model anyway."""
+def _no_published_weights(spec: ModelSpec, passed_as: str | None = None) -> str:
+    """Why `spec` has no default weights, and the ways to get a model anyway: as `load` takes
+    them (`passed_as` None), or as `passed_as` (e.g. "--model.init_from {}") does."""
+    if passed_as is not None:
+        return (
+            f"Cannot start from {spec.name!r} weights: none are published yet. Convert the authors' checkpoints "
+            f"with lvc_zoo.convert_official / `{_convert_command(spec)}`, then pass {passed_as.format('DIR')}; pass "
+            f"{passed_as.format('hf-hub:ORG/NAME')} for weights someone published in the lvc_zoo format; or "
+            f"{passed_as.format('null')} to start from random weights."
+        )
     return (
         f"Cannot load the default weights for {spec.name!r}: no published weights yet. Convert the "
         f"authors' checkpoints with lvc_zoo.convert_official / `{_convert_command(spec)}`, then "

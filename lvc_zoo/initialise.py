@@ -78,7 +78,9 @@ class InitReport:
         ]
 
 
-def read_source(source: str | os.PathLike[str], quality: int | None = None, model: str | None = None) -> StoredWeights:
+def read_source(
+    source: str | os.PathLike[str], quality: int | None = None, model: str | None = None, passed_as: str = "init_from={}"
+) -> StoredWeights:
     """Read weights to start from (see the module docstring for the kinds of source).
 
     Args:
@@ -86,6 +88,8 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
         quality: for per-quality weights, the quality whose file is read (None: the default).
         model: registry name of the model being initialised, for download messages and for
             checkpoints that do not record their class; None = the source's own.
+        passed_as: how the user passes a source, with {} for it (the `lightning` CLI:
+            "--model.init_from {}"), for the message when a registry name has no published weights.
     Raises:
         UnknownModelError: an unknown registry name, or a config.json naming an unknown model.
         WeightsNotFoundError, ChecksumError: as `lvc_zoo.load`.
@@ -109,7 +113,7 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
             )
         return read_local(path, None, quality)
     spec = get_spec(text)
-    return read_local(resolve_weights(spec, None, quality), spec.name, quality)
+    return read_local(resolve_weights(spec, None, quality, passed_as), spec.name, quality)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
