@@ -13,15 +13,25 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import torch
+from torch import Tensor, nn
 from tqdm import tqdm
 
-__all__ = ["timed", "synchronize", "progress", "torch_threads", "keep_freed_memory", "atomic_path", "write_atomic"]
+__all__ = [
+    "timed",
+    "synchronize",
+    "progress",
+    "torch_threads",
+    "keep_freed_memory",
+    "ChannelsLastWeights",
+    "atomic_path",
+    "write_atomic",
+]
 
 T = TypeVar("T")
 
@@ -107,6 +117,51 @@ def _is_glibc() -> bool:
         return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
     except (ValueError, OSError, AttributeError):  # not a GNU system
         return False
+
+
+class ChannelsLastWeights:
+    """Channels-last copies of some modules' convolution weights, swapped in while a block runs.
+
+    A convolution whose weight is channels-last runs oneDNN's NHWC kernels on the CPU (and
+    NHWC ones on CUDA) and returns a channels-last result, whatever its input's layout, so a
+    whole network computes channels-last without reordering every feature map into and out
+    of blocked formats: 10-20 % less CPU time in the DCVC family's convolutions at 256x256.
+    The result is the same network rounded differently in the last bits, which is why a
+    stream records its layout (`lvc_zoo.coding.bitstream.LAYOUTS`).
+
+    The modules keep their contiguous parameters (state_dict, optimiser and checkpoints see
+    them only); `active(modules)` sets each 4-D parameter's data to its cached channels-last
+    copy for the block and back afterwards. A copy is rebuilt when its parameter changed (an
+    optimiser step or `load_state_dict` moves the parameter's version or storage), so the
+    cache holds about one copy of the convolution weights.
+    """
+
+    def __init__(self) -> None:
+        self._copies: dict[int, tuple[tuple[int, int], Tensor]] = {}
+
+    def _copy(self, parameter: nn.Parameter) -> Tensor:
+        key = (parameter.data_ptr(), parameter._version)
+        cached = self._copies.get(id(parameter))
+        if cached is None or cached[0] != key:
+            with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable outside inference mode too
+                cached = (key, parameter.detach().contiguous(memory_format=torch.channels_last))
+            self._copies[id(parameter)] = cached
+        return cached[1]
+
+    @contextmanager
+    def active(self, modules: Sequence[nn.Module]) -> Iterator[None]:
+        """Run the block with the 4-D parameters of `modules` held channels-last."""
+        swapped: list[tuple[nn.Parameter, Tensor]] = []
+        try:
+            for module in modules:
+                for parameter in module.parameters():
+                    if parameter.dim() == 4 and not parameter.is_contiguous(memory_format=torch.channels_last):
+                        swapped.append((parameter, parameter.data))
+                        parameter.data = self._copy(parameter)
+            yield
+        finally:
+            for parameter, original in reversed(swapped):
+                parameter.data = original
 
 
 @contextmanager

@@ -148,6 +148,8 @@ class DCVCFM(VideoCodec):
     parameter_groups = {**VideoCodec.parameter_groups, "motion": MOTION_PARAMETERS, "contextual": CONTEXTUAL_PARAMETERS}
     inter_class: ClassVar[type[DCVCFMInter]] = DCVCFMInter
     """The P-frame network class; a model built on DCVC-FM (DCVC-LCG) substitutes its own."""
+    channels_last_modules = ("intra", "inter")
+    """Both networks compute channels-last (faster on the CPU; see `VideoCodec.channels_last_modules`)."""
 
     @classmethod
     def rate_for(cls, config: DCVCFMConfig) -> RateSpec:
