@@ -31,6 +31,8 @@ import math
 import os
 import re
 import reprlib
+import socket
+import sys
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -231,7 +233,9 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 # --------------------------------------------------------------------------------- resolving
-def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, quality: int | None = None) -> Path:
+def resolve_weights(
+    spec: ModelSpec, weights: str | os.PathLike[str] | None, quality: int | None = None, passed_as: str | None = None
+) -> Path:
     """The local lvc_zoo weights directory for what was passed as `load(..., weights=)`.
 
     Args:
@@ -241,6 +245,9 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
             the sha256 pins in `spec.files`).
         quality: for a model with one weights file per quality, the quality whose file a
             download fetches (None: the rate's default); the other qualities' files are not fetched.
+        passed_as: how the caller's user passes other weights, with {} for them, e.g.
+            "--model.init_from {}", for the message when the model has none published; None:
+            as `lvc_zoo.load(NAME, weights=...)`.
     Returns: a directory holding config.json and the files it lists (for the Hub, the
         snapshot directory in the Hugging Face cache).
     Raises:
@@ -250,7 +257,7 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
         ChecksumError: a downloaded file differs from its registry pin.
     """
     if weights is None:
-        return _registry_weights(spec, quality)
+        return _registry_weights(spec, quality, passed_as)
     if isinstance(weights, str) and weights.startswith(HUB_PREFIX):
         return download_from_hub(parse_hub_id(weights), spec, quality=quality)
     directory = Path(weights)
@@ -262,7 +269,7 @@ def resolve_weights(spec: ModelSpec, weights: str | os.PathLike[str] | None, qua
     return directory
 
 
-def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
+def _registry_weights(spec: ModelSpec, quality: int | None = None, passed_as: str | None = None) -> Path:
     """The registry's default weights of `spec` (bundled, or downloaded), checked against its pins."""
     if spec.bundled is not None:
         directory = PACKAGE_DIR / spec.bundled
@@ -276,7 +283,7 @@ def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
         )
         return directory
     if spec.hub_repo is None:
-        raise WeightsNotFoundError(_no_published_weights(spec))
+        raise WeightsNotFoundError(_no_published_weights(spec, passed_as))
     directory = download_from_hub(HubRef(spec.hub_repo, spec.revision), spec, extra_files=spec.files, quality=quality)
     skipped = _other_quality_files(_read_config_json(directory), spec, quality)
     pins = {fname: digest for fname, digest in spec.files.items() if fname not in skipped}
@@ -284,8 +291,16 @@ def _registry_weights(spec: ModelSpec, quality: int | None = None) -> Path:
     return directory
 
 
-def _no_published_weights(spec: ModelSpec) -> str:
-    """Why `load(name)` has no default weights, and the ways to get a model anyway."""
+def _no_published_weights(spec: ModelSpec, passed_as: str | None = None) -> str:
+    """Why `spec` has no default weights, and the ways to get a model anyway: as `load` takes
+    them (`passed_as` None), or as `passed_as` (e.g. "--model.init_from {}") does."""
+    if passed_as is not None:
+        return (
+            f"Cannot start from {spec.name!r} weights: none are published yet. Convert the authors' checkpoints "
+            f"with lvc_zoo.convert_official / `{_convert_command(spec)}`, then pass {passed_as.format('DIR')}; pass "
+            f"{passed_as.format('hf-hub:ORG/NAME')} for weights someone published in the lvc_zoo format; or "
+            f"{passed_as.format('null')} to start from random weights."
+        )
     return (
         f"Cannot load the default weights for {spec.name!r}: no published weights yet. Convert the "
         f"authors' checkpoints with lvc_zoo.convert_official / `{_convert_command(spec)}`, then "
@@ -810,7 +825,8 @@ def push_pretrained(
         ChecksumError: a listed file's sha256 differs from config.json.
         ConfigError: invalid repo id or revision, or a config.json the model cannot load.
         UnknownModelError: config.json names a model this lvc_zoo does not have.
-        HubError: the Hub refused the upload (no token, no write access, ...).
+        HubError: the Hub refused the upload (no token, no write access, ...) or could not be reached
+            (connection and timeout errors); any other exception propagates as itself.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -863,12 +879,33 @@ def push_pretrained(
             f"{str(err).splitlines()[0]}. Check the repo name and that your token (HF_TOKEN or "
             "`hf auth login`) has write access to it."
         ) from err
-    except Exception as err:  # the HTTP client's own connection errors (DNS, refused, timeout): its classes vary by version
+    except _unreachable_errors() as err:
         raise HubError(
             f"Uploading {directory} to {repo_id} failed: the Hub could not be reached ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else 'no answer'}). Check the network connection (and HF_ENDPOINT)."
         ) from err
     return dataclasses.replace(result, commit_url=getattr(commit, "commit_url", None))
+
+
+UNREACHABLE_ERRORS = {
+    "requests.exceptions": ("ConnectionError", "Timeout"),  # huggingface_hub < 1.0 (subclasses of OSError)
+    "urllib3.exceptions": ("MaxRetryError", "TimeoutError", "ProtocolError"),  # what requests may let through
+    "httpx": ("TransportError",),  # huggingface_hub >= 1.0: connect, read, timeout, proxy and protocol errors
+    "httpx2": ("TransportError",),
+}
+"""Per HTTP client module, the exception classes that mean the Hub could not be reached."""
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions meaning "the Hub could not be reached": the OS's (refused, reset, timed out, a
+    failed name lookup; huggingface_hub's OfflineModeIsEnabled is a ConnectionError) and those of
+    whichever HTTP client huggingface_hub has imported. Anything else (a bug on the upload path)
+    propagates."""
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError, socket.gaierror]
+    for module_name, names in UNREACHABLE_ERRORS.items():
+        module = sys.modules.get(module_name)
+        found += [getattr(module, name) for name in names if module is not None and hasattr(module, name)]
+    return tuple(found)
 
 
 def _check_push_target(repo_id: str, revision: str | None) -> None:

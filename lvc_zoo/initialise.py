@@ -35,9 +35,12 @@ from torch import Tensor
 from .errors import ConfigError, WeightsNotFoundError
 from .hub import HUB_PREFIX, StoredWeights, config_from_dict, download_from_hub, load_stored, parse_hub_id, read_local, resolve_weights
 from .models import VideoCodec
-from .registry import get_spec, spec_of_class
+from .registry import ModelSpec, get_spec, spec_of_class
 
-__all__ = ["InitReport", "initialise", "read_source", "read_checkpoint", "CHECKPOINT_SUFFIX"]
+__all__ = [
+    "InitReport", "TrainingCheckpoint", "initialise", "read_source", "read_checkpoint", "read_training_checkpoint",
+    "CHECKPOINT_SUFFIX",
+]
 
 CHECKPOINT_SUFFIX = ".ckpt"
 """A source path ending so is a Lightning checkpoint (`lightning fit`), not a weights directory."""
@@ -75,7 +78,9 @@ class InitReport:
         ]
 
 
-def read_source(source: str | os.PathLike[str], quality: int | None = None, model: str | None = None) -> StoredWeights:
+def read_source(
+    source: str | os.PathLike[str], quality: int | None = None, model: str | None = None, passed_as: str = "init_from={}"
+) -> StoredWeights:
     """Read weights to start from (see the module docstring for the kinds of source).
 
     Args:
@@ -83,6 +88,8 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
         quality: for per-quality weights, the quality whose file is read (None: the default).
         model: registry name of the model being initialised, for download messages and for
             checkpoints that do not record their class; None = the source's own.
+        passed_as: how the user passes a source, with {} for it (the `lightning` CLI:
+            "--model.init_from {}"), for the message when a registry name has no published weights.
     Raises:
         UnknownModelError: an unknown registry name, or a config.json naming an unknown model.
         WeightsNotFoundError, ChecksumError: as `lvc_zoo.load`.
@@ -96,7 +103,8 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
         return read_local(download_from_hub(parse_hub_id(text), spec, quality=quality), None, quality)
     path = Path(text)
     if path.suffix == CHECKPOINT_SUFFIX:
-        return _read_checkpoint(path, model)
+        trained = read_training_checkpoint(path, model)
+        return StoredWeights(trained.spec.name, trained.config, trained.state_dict, None, path)
     if path.exists() or "/" in text or os.sep in text:
         if not path.is_dir():
             raise WeightsNotFoundError(
@@ -105,7 +113,7 @@ def read_source(source: str | os.PathLike[str], quality: int | None = None, mode
             )
         return read_local(path, None, quality)
     spec = get_spec(text)
-    return read_local(resolve_weights(spec, None, quality), spec.name, quality)
+    return read_local(resolve_weights(spec, None, quality, passed_as), spec.name, quality)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -129,12 +137,51 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return checkpoint
 
 
-def _read_checkpoint(path: Path, model: str | None) -> StoredWeights:
-    """The state_dict, model and config of a Lightning checkpoint (`lightning fit`)."""
+@dataclass(frozen=True)
+class TrainingCheckpoint:
+    """What a `lightning fit` checkpoint trained: the model, its config and its weights.
+
+    Attributes:
+        path: the file read.
+        spec: the registry entry of the class the run trained.
+        class_path: the class path LightningCLI recorded; None when the run did not record it.
+        config: the model's config dataclass, or None when the run recorded none (the default).
+        hyper_parameters: everything the run recorded (e.g. LSTVC's "quality").
+        state_dict: the trained weights.
+    """
+
+    path: Path
+    spec: ModelSpec
+    class_path: str | None
+    config: Any
+    hyper_parameters: Mapping[str, Any]
+    state_dict: Mapping[str, Tensor]
+
+
+def read_training_checkpoint(path: str | os.PathLike[str], model: str | None = None) -> TrainingCheckpoint:
+    """Read a Lightning checkpoint of an lvc_zoo model (`initialise` and `lvc-zoo export` use it).
+
+    A checkpoint must record its hyperparameters (`lightning fit` always does): without them
+    nothing says which model or config the weights are, and guessing the default config could
+    load or export weights under a config they were not trained with.
+
+    Args:
+        path: the ``.ckpt`` file.
+        model: registry name to assume when the run did not record its class path (a run
+            started with ``Trainer.fit`` rather than LightningCLI); None = refuse such a run.
+    Raises:
+        WeightsNotFoundError, ConfigError: as `read_checkpoint`; also ConfigError when the file
+            records no hyperparameters, or trained a class that is no lvc_zoo model.
+    """
+    path = Path(path)
     checkpoint = read_checkpoint(path)
-    state, hyper = checkpoint["state_dict"], checkpoint.get("hyper_parameters", {})
+    hyper = checkpoint.get("hyper_parameters")
     if not isinstance(hyper, Mapping):
-        raise ConfigError(f"{path} is not an lvc_zoo training checkpoint (lightning fit): its hyper_parameters are no mapping.")
+        raise ConfigError(
+            f"{path} is not an lvc_zoo training checkpoint (lightning fit): it records no hyper_parameters, so "
+            "neither its model nor its config is known; pass a .ckpt that lightning fit wrote, or a weights "
+            "directory (lvc_zoo.save_pretrained)."
+        )
     class_path = hyper.get("_class_path")  # LightningCLI runs record it
     spec = spec_of_class(class_path.rsplit(".", 1)[-1]) if class_path else get_spec(model) if model else None
     if spec is None:
@@ -145,7 +192,7 @@ def _read_checkpoint(path: Path, model: str | None) -> StoredWeights:
     config = hyper.get("config")
     if isinstance(config, Mapping):
         config = config_from_dict(spec.builder.config_class, config, path)  # LightningCLI stores YAML values
-    return StoredWeights(spec.name, config, state, None, path)
+    return TrainingCheckpoint(path, spec, class_path, config, hyper, checkpoint["state_dict"])
 
 
 def initialise(codec: VideoCodec, source: str | os.PathLike[str] | StoredWeights) -> InitReport:

@@ -1,4 +1,5 @@
-"""README.md's Python examples run as written, except those marked as needing weights or data."""
+"""README.md's Python examples run as written, except those marked as needing weights or data, and
+print what their comments show."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 NEEDS = re.compile(r"# needs: (weights|dataset)\n")
 """First line of a block that needs converted / downloaded weights or a dataset: not run here."""
+PRINT_LINE = re.compile(r"^print\(.*\)(?:\s+# (?P<shown>.*))?$", re.MULTILINE)
+"""A top-level print() call of a block and the output its trailing comment shows."""
 
 
 def python_blocks() -> list[str]:
@@ -26,6 +29,11 @@ def runnable_blocks() -> list[str]:
     return [block for block in python_blocks() if not NEEDS.match(block)]
 
 
+def shown_output(block: str) -> list[str]:
+    """The lines `block` prints, as the comments of its print() calls show them, in order."""
+    return [match["shown"] for match in PRINT_LINE.finditer(block)]
+
+
 def test_blocks_are_found_and_only_known_markers_are_used() -> None:
     blocks = python_blocks()
     assert len(runnable_blocks()) >= 1 and len(blocks) > len(runnable_blocks())
@@ -33,12 +41,23 @@ def test_blocks_are_found_and_only_known_markers_are_used() -> None:
     assert all(NEEDS.match(line + "\n") for line in marked), marked
 
 
+def test_every_print_of_a_runnable_block_shows_its_output() -> None:
+    """So that running a block checks all it prints (`test_readme_python_block_runs`)."""
+    shown = [shown_output(block) for block in runnable_blocks()]
+    assert all(None not in lines for lines in shown), shown
+    assert sum(map(len, shown)) >= 2  # the bundled model's bytes and PSNR, at least
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(runnable_blocks())))
-def test_readme_python_block_runs(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_python_block_runs(
+    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The block runs and prints exactly what its comments show (bytes, PSNR, names)."""
     monkeypatch.chdir(tmp_path)
-    code = compile(runnable_blocks()[index], f"README.md python block {index}", "exec")
-    exec(code, {"__name__": "__readme__"})
+    block = runnable_blocks()[index]
+    exec(compile(block, f"README.md python block {index}", "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out.splitlines() == shown_output(block)
 
 
 def test_readme_quotes_the_error_of_a_model_without_weights() -> None:

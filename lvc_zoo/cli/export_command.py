@@ -23,7 +23,7 @@ import torch
 from .help import COMMAND_HELP
 from ..errors import ConfigError
 from ..hub import config_from_dict, load_local, save_pretrained
-from ..initialise import read_checkpoint
+from ..initialise import read_training_checkpoint
 from ..models import VideoCodec
 from ..registry import ModelSpec, get_spec
 
@@ -83,27 +83,20 @@ def _codec_of(spec: ModelSpec, path: Path) -> VideoCodec:
 
     A model with one weights file per quality gets the quality its run trained.
     """
-    checkpoint = read_checkpoint(path)
-    hyper, state = checkpoint.get("hyper_parameters"), checkpoint["state_dict"]
-    if not isinstance(hyper, dict):
-        raise ConfigError(f"{path} is not an lvc_zoo training checkpoint (lightning fit): it holds no hyper_parameters.")
+    trained = read_training_checkpoint(path, spec.name)
     builder = spec.builder
-    class_path = hyper.get("_class_path", f"{builder.__module__}.{builder.__name__}")  # LightningCLI runs record it
     # the builder's class, or a class it is a registry variant of (dcvc_dc_tiny's DCVCDCTiny of DCVCDC)
-    trained_as = {cls.__name__ for cls in builder.__mro__ if getattr(cls, "config_class", None) is builder.config_class}
-    trained = class_path.rsplit(".", 1)[-1] in trained_as
-    config = hyper.get("config")
-    if isinstance(config, dict) and trained:
-        config = config_from_dict(builder.config_class, config, path)  # LightningCLI stores YAML values
-    if not trained or not isinstance(config, (builder.config_class, type(None))):
+    variants = [cls for cls in builder.__mro__ if getattr(cls, "config_class", None) is builder.config_class]
+    config = trained.config
+    if trained.spec.builder not in variants or not isinstance(config, (builder.config_class, type(None))):
         raise ConfigError(
-            f"{path} is not a {builder.__name__} training checkpoint (it trained {class_path}); "
+            f"{path} is not a {builder.__name__} training checkpoint (it trained {trained.class_path or trained.spec.builder.__name__}); "
             "pass the --model it was trained as."
         )
     codec = builder(config=config)
-    codec.load_state_dict(state, strict=True)
+    codec.load_state_dict(trained.state_dict, strict=True)
     if spec.rate.weights_per_quality:
-        quality = hyper.get("quality")
+        quality = trained.hyper_parameters.get("quality")
         if quality is None:
             raise ConfigError(
                 f"{path} does not record which quality it trained: {spec.name} trains one quality per run "

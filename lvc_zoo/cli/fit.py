@@ -148,7 +148,7 @@ class ZooCLI(LightningCLI):
             return
         module, _, name = model["class_path"].rpartition(".")
         codec_class = getattr(import_module(module), name)
-        self.init_weights = read_source(source, model=codec_class.model_name or None)
+        self.init_weights = read_source(source, model=codec_class.model_name or None, passed_as="--model.init_from {}")
         if model.get("init_args.config") is None and isinstance(self.init_weights.config, codec_class.config_class):
             model["init_args.config"] = Namespace(dataclasses.asdict(self.init_weights.config))
 

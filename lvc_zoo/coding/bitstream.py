@@ -1,12 +1,12 @@
 """The lvc_zoo container: a header naming model and weights, then named chunks per frame.
 
-Layout of format version 3 (all integers big-endian):
+Layout of format version 4 (all integers big-endian):
 
     magic "LVCZ" | format version u8 | header length u16 | header | header CRC32 u32
     header: model (u8 length + ASCII) | weights hash (8 bytes) | quality u8 | width u32 |
             height u32 | frame count u32 | fps numerator u32 | fps denominator u32 |
             intra period i32 | colour matrix (u8 length + ASCII) | colour range (u8 + ASCII) |
-            encoder threads u8 | software id u32
+            encoder threads u8 | software id u32 | memory layout u8
     per frame: frame type (ASCII "I" or "P") | chunk count u8 |
                per chunk: name (u8 length + ASCII) | payload length u32 | payload CRC32 u32 | payload
                | frame CRC32 u32
@@ -29,15 +29,20 @@ Format versions: 1 (lvc_zoo 0.1 before the escape floor) coded chunks without th
 floor that starts every chunk since version 2 (lvc_zoo.coding.entropy_coder); the chunks of
 the two are not interchangeable, so a version 1 stream is refused with a re-encode hint.
 Version 2 is version 3 without the frame CRC and without the three fields after the colour
-range (same entropy coder): it is still read, with each frame bound only by its payload CRCs;
-streams are written as version 3.
+range (same entropy coder): it is still read, with each frame bound only by its payload CRCs.
+Version 3 is version 4 without the memory layout (its streams were all computed in the
+"contiguous" layout, which a reader takes for them); streams are written as version 4.
 
 Exactness: the header records what the decoder's arithmetic must match for its output to equal
 the encoder's reconstruction bit for bit: the encoder's torch intra-op thread count (torch's
 reductions split work by thread, so 1 and 3 threads differ in the last bits), and a CRC32 of
 the torch and lvc_zoo versions (`software_id`; 5 bytes in all, so a small clip's file stays
 within 2 % of its estimate). `VideoCodec` decodes every frame with the recorded thread count
-and warns (`ExactnessWarning`) when the software id differs.
+and warns (`ExactnessWarning`) when the software id differs. The memory layout says how the
+encoder's networks held their convolution weights (`LAYOUTS`: "contiguous", or
+"channels_last" for the submodules each model names): the two compute the same network with
+other kernels and round differently in the last bits, so a decoder computes a stream in the
+layout it was written with, and a layout it does not know is refused.
 
 Models differ in what they code per frame (DCVC-DC one "frame" chunk, SEVC a base and an
 enhancement layer): named chunks keep the format version fixed when a model is added.
@@ -74,6 +79,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_CHUNKS",
     "MAX_THREADS",
+    "LAYOUTS",
     "software_id",
     "StreamHeader",
     "CodedFrame",
@@ -85,9 +91,11 @@ __all__ = [
 ]
 
 MAGIC = b"LVCZ"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (2, 3)
-"""Format versions `read_stream` reads (version 2: no frame CRC)."""
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
+"""Format versions `read_stream` reads (version 2: no frame CRC; versions 2 and 3: no memory layout, i.e. 0)."""
+LAYOUTS = ("contiguous", "channels_last")
+"""Memory layouts of the encoder's convolution weights, by the number a header records (see the module docstring)."""
 
 MIN_FRAME_SIDE = 64
 """Smallest frame width and height a stream holds (every model of the zoo codes it; the CLI uses it too)."""
@@ -130,11 +138,13 @@ class StreamHeader:
         format_version: the container version the stream was read from (one of
             `READABLE_VERSIONS`); `write_stream` writes only `FORMAT_VERSION`. A decoder uses it
             to tell which weights fingerprint the stream carries (version 2: the state_dict's
-            alone; version 3: the state_dict's and the config's).
+            alone; versions 3 and 4: the state_dict's and the config's).
         threads: the encoder's torch intra-op thread count, which decoding reuses so that it
             is exact; 0 when not recorded (version 2).
         software: `software_id()` of the encoder (its torch and lvc_zoo versions); 0 when not
             recorded (version 2).
+        layout: index into `LAYOUTS` of the memory layout the encoder computed in; 0
+            ("contiguous") for versions 2 and 3.
     """
 
     model: str
@@ -150,6 +160,7 @@ class StreamHeader:
     format_version: int = FORMAT_VERSION
     threads: int = 0
     software: int = 0
+    layout: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,6 +229,11 @@ def header_problem(header: StreamHeader) -> str | None:
         return f"thread count {header.threads!r} is outside 0..{MAX_THREADS}"
     if not _is_int(header.software) or not 0 <= header.software < 2**32:
         return f"software id {header.software!r} is not a 32-bit unsigned integer"
+    if not _is_int(header.layout) or not 0 <= header.layout < len(LAYOUTS):
+        return (
+            f"memory layout {header.layout!r} is not one this lvc_zoo computes in (0..{len(LAYOUTS) - 1}: "
+            f"{', '.join(LAYOUTS)}); a newer lvc_zoo may have written it"
+        )
     return None
 
 
@@ -248,6 +264,7 @@ def _encode_header(h: StreamHeader) -> bytes:
             _text(h.colour_range),
             _U8.pack(h.threads),
             _U32.pack(h.software),
+            _U8.pack(h.layout),
         )
     )
 
@@ -263,7 +280,7 @@ def _frame_crc(header_crc: int, index: int, descriptor: bytes) -> int:
 
 
 def write_stream(header: StreamHeader, frames: list[CodedFrame]) -> bytes:
-    """Serialise a header and its frames into one bytes object (format version 3).
+    """Serialise a header and its frames into one bytes object (format version 4).
 
     Raises:
         InputError: the header is outside the container's limits, the frame count differs
@@ -355,6 +372,7 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
         numerator, denominator = fields.unpack(_U32), fields.unpack(_U32)
         intra_period, colour_matrix, colour_range = fields.unpack(_I32), fields.text(), fields.text()
         exactness = (fields.unpack(_U8), fields.unpack(_U32)) if version >= 3 else (0, 0)
+        layout = fields.unpack(_U8) if version >= 4 else 0
     except BitstreamError as err:
         raise BitstreamError(f"malformed stream header ({err})") from None
     if fields.pos != len(head):
@@ -363,7 +381,7 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
         raise BitstreamError(f"invalid stream header: fps {numerator}/{denominator} is not a frame rate; the stream is corrupt")
     header = StreamHeader(
         model, weights_hash, quality, width, height, frame_count, Fraction(numerator, denominator), intra_period,
-        colour_matrix, colour_range, version, *exactness,
+        colour_matrix, colour_range, version, *exactness, layout,
     )
     problem = header_problem(header)
     if problem:

@@ -40,6 +40,7 @@ from .clustering import (
     soft_kmeans,
 )
 from .conditioning import FiLM, QualityEmbedding
+from .convs import pointwise_depthwise, stride4_down
 from .contextual import (
     FEATURE_ADAPTOR_CYCLE,
     ContextualDecoder,
@@ -66,7 +67,7 @@ from .entropy import (
     quadtree_net,
 )
 from .flow import SpyNet
-from .inter import Contexts, DCVCInterCodec, QSteps
+from .inter import Contexts, DCVCInterCodec, QSteps, keep_motion_intermediates
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
@@ -89,13 +90,13 @@ __all__ = [
     "ResidualBlockUpsample", "ResidualBlockPatchDown", "ResBlock", "DepthConv", "GatedDepthConv", "ConvFFN",
     "GatedConvFFN", "DualSlopeConvFFN", "FFNKind", "DepthConvBlock", "UNet", "pad_to_multiple", "zero_initialised",
     "grid_centres", "soft_kmeans", "hard_assign", "select_cluster_keys", "intra_cluster_attention", "ClusteredAttention",
-    "QualityEmbedding", "FiLM",
+    "QualityEmbedding", "FiLM", "stride4_down", "pointwise_depthwise",
     "FEATURE_ADAPTOR_CYCLE", "feature_adaptors", "adapt_reference_feature", "FeatureExtractor", "ContextualEncoder",
     "ContextualDecoder", "ReconGeneration", "bottleneck_res_block",
     "DPB", "DCVCDPB", "TemporalPriorDPB", "FEATURE_REFRESH_INTERVAL", "PRIOR_SCALE", "TemporalPrior",
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
-    "SpyNet", "MvEncoder", "MvDecoder", "Contexts", "DCVCInterCodec", "QSteps",
+    "SpyNet", "MvEncoder", "MvDecoder", "Contexts", "DCVCInterCodec", "QSteps", "keep_motion_intermediates",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

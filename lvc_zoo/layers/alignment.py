@@ -122,9 +122,9 @@ class OffsetDiversityAlignment(nn.Module):
         self.max_residual = max_residual
         self.conv_offset = nn.Sequential(
             nn.Conv2d(aux_channels, hidden, 3, 2, 1),
-            nn.LeakyReLU(0.1),
+            nn.LeakyReLU(0.1, inplace=True),
             nn.Conv2d(hidden, hidden, 3, 1, 1),
-            nn.LeakyReLU(0.1),
+            nn.LeakyReLU(0.1, inplace=True),
             nn.Conv2d(hidden, 3 * groups * offsets, 3, 1, 1),
         )
         self.fusion = nn.Conv2d(channels * offsets, channels, 1, 1, groups=groups)

@@ -18,11 +18,13 @@ S is never built here.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..coding.distributions import at_least_float32
 from ..errors import ConfigError
 from .blocks import conv1x1, conv3x3
+from .convs import pointwise_depthwise
 
 __all__ = ["MultiHeadLinearCrossAttention", "normalised_queries_keys", "linear_cross_attention"]
 
@@ -55,17 +57,17 @@ def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int
         key, value: (B, D, h', w') embedded keys and values (the same token grid).
         heads: number of heads; D must be a multiple of it.
     Returns: (B, D, h, w), per head G^T Q~ with G = K~ V^T, in the dtype of `query`.
+
+    Everything between the embeddings and the output runs in at least float32, under
+    `torch.autocast` too (autocast would run the products in half precision, where K~'s
+    entries, about 1/M, lose their digits or go subnormal).
     """
-    queries, keys = normalised_queries_keys(query, key, heads)
-    values = _heads(value.to(keys.dtype), heads)
-    context = keys @ values.transpose(-1, -2)  # G: (B, heads, d_h, d_h)
-    out = context.transpose(-1, -2) @ queries  # (B, heads, d_h, N)
+    with torch.autocast(query.device.type, enabled=False):
+        queries, keys = normalised_queries_keys(query, key, heads)
+        values = _heads(value.to(keys.dtype), heads)
+        context = keys @ values.transpose(-1, -2)  # G: (B, heads, d_h, d_h)
+        out = context.transpose(-1, -2) @ queries  # (B, heads, d_h, N)
     return out.reshape(query.shape).to(query.dtype)
-
-
-def _embedding(in_ch: int, out_ch: int) -> nn.Sequential:
-    """Point-wise then depth-wise projection: (B, in_ch, h, w) -> (B, out_ch, h, w)."""
-    return nn.Sequential(conv1x1(in_ch, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch))
 
 
 class MultiHeadLinearCrossAttention(nn.Module):
@@ -94,9 +96,9 @@ class MultiHeadLinearCrossAttention(nn.Module):
         if heads < 1 or dim % heads:
             raise ConfigError(f"MHLCA: the embedding width {dim} must be a multiple of the head count {heads}.")
         self.heads = heads
-        self.query_embedding = _embedding(query_channels, dim)
-        self.key_embedding = _embedding(context_channels, dim)
-        self.value_embedding = _embedding(context_channels, dim)
+        self.query_embedding = pointwise_depthwise(query_channels, dim)
+        self.key_embedding = pointwise_depthwise(context_channels, dim)
+        self.value_embedding = pointwise_depthwise(context_channels, dim)
         self.projection = conv3x3(dim, out_channels)
         hidden = 2 * out_channels
         self.mlp = nn.Sequential(

@@ -3,6 +3,10 @@
 Module and attribute names follow the official DCVC-DC / DCVC-FM layers so that official
 checkpoints convert by key renames alone (e.g. a `DepthConvBlock` holds `block.0` = the
 depthwise unit and `block.1` = the feed-forward unit).
+
+Activations that follow a convolution run in place on its fresh output (as the official code's
+`inplace=True`): same numbers, same gradients (LeakyReLU's backward reads its output), one
+feature map less to allocate per activation.
 """
 
 from __future__ import annotations
@@ -91,8 +95,8 @@ class ResidualBlockWithStride(nn.Module):
         self.downsample = conv1x1(in_ch, out_ch, stride=stride) if stride != 1 else None
 
     def forward(self, x: Tensor) -> Tensor:
-        out = nn.functional.leaky_relu(self.conv1(x), 0.01)
-        out = nn.functional.leaky_relu(self.conv2(out), 0.1)
+        out = nn.functional.leaky_relu(self.conv1(x), 0.01, inplace=True)
+        out = nn.functional.leaky_relu(self.conv2(out), 0.1, inplace=True)
         identity = self.downsample(x) if self.downsample is not None else x
         return out + identity
 
@@ -107,8 +111,8 @@ class ResidualBlockUpsample(nn.Module):
         self.upsample = subpel_conv1x1(in_ch, out_ch, upsample)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = nn.functional.leaky_relu(self.subpel_conv(x), 0.01)
-        out = nn.functional.leaky_relu(self.conv(out), 0.1)
+        out = nn.functional.leaky_relu(self.subpel_conv(x), 0.01, inplace=True)
+        out = nn.functional.leaky_relu(self.conv(out), 0.1, inplace=True)
         return out + self.upsample(x)
 
 
@@ -122,7 +126,7 @@ class ResidualBlockPatchDown(nn.Module):
         super().__init__()
         self.down = nn.Conv2d(in_ch, out_ch, 2, stride=2)
         self.conv = nn.Sequential(
-            conv3x3(out_ch, out_ch), nn.LeakyReLU(0.01), conv1x1(out_ch, out_ch), nn.LeakyReLU(0.01)
+            conv3x3(out_ch, out_ch), nn.LeakyReLU(0.01, inplace=True), conv1x1(out_ch, out_ch), nn.LeakyReLU(0.01, inplace=True)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -147,9 +151,9 @@ class ResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv1(nn.functional.leaky_relu(x, self.slope))
-        out = self.conv2(nn.functional.leaky_relu(out, self.slope))
+        out = self.conv2(nn.functional.leaky_relu(out, self.slope, inplace=True))
         if self.end_with_relu:
-            out = nn.functional.leaky_relu(out, self.slope)
+            out = nn.functional.leaky_relu(out, self.slope, inplace=True)
         return x + out
 
 
@@ -164,7 +168,7 @@ class DepthConv(nn.Module):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"DepthConv supports stride 1 or 2, got {stride}")
-        self.conv1 = nn.Sequential(nn.Conv2d(in_ch, in_ch, 1, stride=stride), nn.LeakyReLU(slope))
+        self.conv1 = nn.Sequential(nn.Conv2d(in_ch, in_ch, 1, stride=stride), nn.LeakyReLU(slope, inplace=True))
         self.depth_conv = nn.Conv2d(in_ch, in_ch, depth_kernel, padding=depth_kernel // 2, groups=in_ch)
         self.conv2 = nn.Conv2d(in_ch, out_ch, 1)
         if stride == 2:
@@ -189,7 +193,7 @@ class GatedDepthConv(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, slope: float = 0.01) -> None:
         super().__init__()
         self.conv1 = nn.Sequential(
-            nn.Conv2d(in_ch, out_ch, 1), nn.LeakyReLU(slope), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch)
+            nn.Conv2d(in_ch, out_ch, 1), nn.LeakyReLU(slope, inplace=True), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch)
         )
         self.conv2 = nn.Conv2d(in_ch, out_ch, 1)
         self.out_conv = nn.Conv2d(out_ch, out_ch, 1)
@@ -208,9 +212,9 @@ class ConvFFN(nn.Module):
         inner = max(min(channels * 4, 1024), channels * 2)
         self.conv = nn.Sequential(
             nn.Conv2d(channels, inner, 1),
-            nn.LeakyReLU(slope),
+            nn.LeakyReLU(slope, inplace=True),
             nn.Conv2d(inner, channels, 1),
-            nn.LeakyReLU(slope),
+            nn.LeakyReLU(slope, inplace=True),
         )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ class FlowLevel(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         for i in range(1, 5):
-            x = F.relu(getattr(self, f"conv{i}")(x))
+            x = F.relu(getattr(self, f"conv{i}")(x), inplace=True)
         return self.conv5(x)
 
     @torch.no_grad()

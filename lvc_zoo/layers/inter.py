@@ -33,11 +33,25 @@ from .contextual import FEATURE_ADAPTOR_CYCLE, FeatureExtractor, adapt_reference
 from .dpb import DCVCDPB
 from .entropy import Hyperprior
 
-__all__ = ["Contexts", "QSteps", "DCVCInterCodec"]
+__all__ = ["Contexts", "QSteps", "DCVCInterCodec", "keep_motion_intermediates"]
 
 Contexts = tuple[Tensor, Tensor, Tensor]
 """Temporal contexts (or reference features) at 1, 1/2 and 1/4 resolution:
 (B, c1, H, W), (B, c2, H/2, W/2), (B, c4, H/4, W/4)."""
+
+
+def keep_motion_intermediates(coder: Coder, reference: Tensor, flow: Tensor | None, mv_hat: Tensor) -> None:
+    """Hand the coder what training reads of a coded motion (nothing is computed unless it keeps them).
+
+    Args:
+        coder: the frame's coder.
+        reference: (B, 3, H, W) the reference frame; warped by `mv_hat`, the motion stage's distortion.
+        flow: (B, 2, H, W) the estimated flow, the flow stage's target (None when decoding).
+        mv_hat: (B, 2, H, W) the decoded flow.
+    """
+    keep_intermediate(coder, WARPED_FRAME, lambda: warp(reference, mv_hat))
+    keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)
+    keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
 
 
 class QSteps(NamedTuple):
@@ -70,13 +84,6 @@ class DCVCInterCodec(nn.Module):
         self.feature_extractor = FeatureExtractor(c1, c2, c4)
         self.align = OffsetDiversityAlignment(c1, c1 + 3 + 2, c2, groups, offsets, max_residual)
         self.context_fusion = MultiScaleContextFusion(c1, c2, c4)
-
-    @staticmethod
-    def temporal_prior(c4: int, c8: int, c16: int) -> nn.Sequential:
-        """The temporal prior encoder: context3 (B, c4, H/4, W/4) -> (B, c16, H/16, W/16)."""
-        return nn.Sequential(
-            nn.Conv2d(c4, c8, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(c8, c16, 3, stride=2, padding=1)
-        )
 
     def q_steps(self, quality: int) -> QSteps:
         """The q multipliers at `quality`."""
@@ -124,9 +131,7 @@ class DCVCInterCodec(nn.Module):
         mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
         mv_hat, mv_feature = self.mv_decoder(mv_y_hat, q.mv_dec)
 
-        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))  # the motion stage's D
-        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)  # the flow stage's target
-        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
+        keep_motion_intermediates(coder, dpb.frame, flow, mv_hat)
         return mv_hat, mv_feature, mv_y_hat
 
     def temporal_contexts(self, features: Contexts, frame: Tensor, mv_hat: Tensor) -> Contexts:

@@ -42,6 +42,7 @@ import json
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -49,14 +50,14 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ..coding.bitstream import CodedFrame, StreamHeader, header_problem, read_stream, software_id, write_stream
+from ..coding.bitstream import LAYOUTS, CodedFrame, StreamHeader, header_problem, read_stream, software_id, write_stream
 from ..coding.coders import Decode, Encode
 from ..coding.entropy_coder import ChunkReader, ChunkWriter
 from ..coding.estimate import Coder, Estimate
 from ..errors import BitstreamError, ConfigError, ExactnessWarning, InputError, ModelMismatchError, QualityError, require_quality
 from ..layers import SpyNet, pad_to_multiple
 from ..rate import RateSpec
-from ..runtime import torch_threads
+from ..runtime import ChannelsLastWeights, keep_freed_memory, torch_threads
 from ..version import __version__
 from ..training import RateTags, TrainingRecipe, apply_stage, draw_clip, train_clip, validate_clip
 
@@ -201,6 +202,9 @@ class VideoCodec(L.LightningModule):
     parameter_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {"intra": ("intra.*",), "inter": ("inter.*",)}
     #: how the networks tag their bits: motion latents "mv_*" (the DCVC family's), no base layer.
     rate_tags: ClassVar[RateTags] = RateTags(motion="mv_")
+    #: submodules (dotted paths) whose convolution weights are held channels-last when coding:
+    #: faster on CPU, rounded differently, so streams record it (`coding_layout`); empty = none.
+    channels_last_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Allow the subclass's config in checkpoints loaded with torch.load(weights_only=True)."""
@@ -232,6 +236,23 @@ class VideoCodec(L.LightningModule):
         self.recipe.check_rate(self.rate)
         if self.recipe.q_scales is not None:
             self.initialise_q_scales(self.recipe.q_scales)
+        self._channels_last = ChannelsLastWeights()
+
+    @property
+    def coding_layout(self) -> int:
+        """The memory layout this codec estimates and encodes in (index into `lvc_zoo.coding.bitstream.LAYOUTS`):
+        "channels_last" when the model names `channels_last_modules`, else "contiguous"."""
+        return LAYOUTS.index("channels_last" if self.channels_last_modules else "contiguous")
+
+    def computing_in(self, layout: int | None = None) -> AbstractContextManager[None]:
+        """A context in which the networks compute in memory layout `layout` (None = `coding_layout`).
+
+        For "channels_last" the weights of `channels_last_modules` are held channels-last in
+        the block (cached copies; the parameters themselves stay contiguous); for
+        "contiguous" nothing changes. `code_clip` runs every frame in one.
+        """
+        channels_last = (self.coding_layout if layout is None else layout) == LAYOUTS.index("channels_last")
+        return self._channels_last.active([self.get_submodule(path) for path in self.channels_last_modules] if channels_last else [])
 
     @classmethod
     def rate_for(cls, config: Any) -> RateSpec:
@@ -519,6 +540,7 @@ class VideoCodec(L.LightningModule):
         quality: int,
         coders_for: Callable[[int], CoderMap],
         layer: str | None = None,
+        layout: int | None = None,
     ) -> Iterator[tuple[Tensor, CoderMap]]:
         """The one coding loop behind estimate, encode, decode and validation (frames is None when decoding).
 
@@ -533,17 +555,21 @@ class VideoCodec(L.LightningModule):
             coders_for: frame index -> its coders by chunk name (`shared_coders`,
                 `encode_coders`, `decode_coders`).
             layer: decode only up to this layer (one of `layers`; not checked here).
+            layout: the memory layout to compute in (index into `LAYOUTS`; a stream's when
+                decoding); None = `coding_layout` (see `computing_in`, which holds for the whole loop).
         Yields: each frame's (1, 3, h, w) clamped reconstruction, cropped to
             `output_size(size, layer)`, and the coders that coded it.
         """
+        keep_freed_memory()  # once per process: feature maps reuse freed memory instead of fresh pages
         h, w = self.output_size(size, layer)
         padded = self.padded_size(*size)
         dpb = None
-        for index, frame_type in enumerate(types):
-            x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
-            coders = coders_for(index)
-            x_hat, dpb = self.code_frame(x, frame_type, dpb, padded, quality, coders, index, layer)
-            yield x_hat[..., :h, :w], coders
+        with self.computing_in(layout):
+            for index, frame_type in enumerate(types):
+                x = None if frames is None else pad_to_multiple(frames[index : index + 1], self.padding_multiple)
+                coders = coders_for(index)
+                x_hat, dpb = self.code_frame(x, frame_type, dpb, padded, quality, coders, index, layer)
+                yield x_hat[..., :h, :w], coders
 
     def estimate_frames(self, frames: Tensor, quality: int | None = None, intra_period: int = -1) -> Iterator[FrameEstimate]:
         """Estimate frame by frame, yielding each frame's result as soon as it is coded.
@@ -630,6 +656,7 @@ class VideoCodec(L.LightningModule):
             intra_period=intra_period,
             threads=torch.get_num_threads(),
             software=software_id(),
+            layout=self.coding_layout,
             **info,
         )
         problem = header_problem(header)
@@ -724,7 +751,7 @@ class VideoCodec(L.LightningModule):
         non-finite pixels (only data no encoder wrote does), raises BitstreamError."""
         types = [frame.frame_type for frame in coded]
         coders_for = lambda index: self.decode_coders(coded[index], layer)  # noqa: E731
-        frames = self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer)
+        frames = self.code_clip(None, types, (header.height, header.width), header.quality, coders_for, layer, header.layout)
         for index in range(len(coded)):
             with torch_threads(header.threads):  # the encoder's thread count: torch's reductions depend on it
                 x_hat, _ = next(frames)

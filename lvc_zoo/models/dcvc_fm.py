@@ -52,6 +52,7 @@ from ..layers import (
     depth_hyper_transforms,
     log_linear_q,
     quadtree_net,
+    stride4_down,
 )
 from ..rate import RateSpec
 from ..training import TrainingRecipe
@@ -68,7 +69,6 @@ __all__ = [
     "FM_FEATURE_ADAPTOR_CYCLE",
     "FM_LAMBDA_RANGE",
     "to_model_colour",
-    "to_rgb",
 ]
 
 FM_FEATURE_ADAPTOR_CYCLE: tuple[int, ...] = (0, 1, 0, 2, 0, 2, 0, 2)
@@ -81,11 +81,6 @@ FM_LAMBDA_RANGE: tuple[float, float] = (1.0, 768.0)
 def to_model_colour(rgb: Tensor) -> Tensor:
     """(B, 3, H, W) RGB in [0, 1] -> BT.709 Y'CbCr 4:4:4 clipped to [0, 1] (official rgb_to_ycbcr444)."""
     return rgb_to_yuv444(rgb).clamp(0, 1)
-
-
-def to_rgb(ycbcr: Tensor) -> Tensor:
-    """(B, 3, H, W) BT.709 Y'CbCr 4:4:4 -> RGB clipped to [0, 1] (official ycbcr444_to_rgb)."""
-    return yuv444_to_rgb(ycbcr)
 
 
 class DCVCFMInter(DCVCInterCodec):
@@ -115,7 +110,7 @@ class DCVCFMInter(DCVCInterCodec):
         residual = lambda channels: dual(channels, channels)  # noqa: E731
         self.contextual_encoder = ContextualEncoder(c1, c2, c4, c8, c16, residual)
         self.hyperprior = Hyperprior(*depth_hyper_transforms(c16, cfg.z_channels, dual), cfg.z_channels, tag="z")
-        self.temporal_prior_encoder = self.temporal_prior(c4, c8, c16)
+        self.temporal_prior_encoder = stride4_down(c4, c8, c16)
         self.y_prior_fusion = ReferencePriorFusion.depthwise(c16 * 2, c16, c16 * 3, c16 * 3)
         self.y_spatial_prior = QuadtreePrior(c16, quadtree_net(c16), distribution="laplace", rate_mode="reciprocal")
         self.contextual_decoder = ContextualDecoder(c2, c4, c8, c16, cfg.residual_channels, residual)
@@ -153,6 +148,8 @@ class DCVCFM(VideoCodec):
     parameter_groups = {**VideoCodec.parameter_groups, "motion": MOTION_PARAMETERS, "contextual": CONTEXTUAL_PARAMETERS}
     inter_class: ClassVar[type[DCVCFMInter]] = DCVCFMInter
     """The P-frame network class; a model built on DCVC-FM (DCVC-LCG) substitutes its own."""
+    channels_last_modules = ("intra", "inter")
+    """Both networks compute channels-last (faster on the CPU; see `VideoCodec.channels_last_modules`)."""
 
     @classmethod
     def rate_for(cls, config: DCVCFMConfig) -> RateSpec:
@@ -181,7 +178,7 @@ class DCVCFM(VideoCodec):
     ) -> tuple[Tensor, DCVCDPB]:
         """Code an RGB I frame in Y'CbCr; returns the RGB reconstruction and a Y'CbCr buffer."""
         x_hat, dpb = super().code_intra(None if x is None else to_model_colour(x), size, quality, coders, index, layer)
-        return to_rgb(x_hat), dpb
+        return yuv444_to_rgb(x_hat), dpb
 
     def code_inter(
         self, x: Tensor | None, dpb: DCVCDPB, quality: int, coders: CoderMap, layer: str | None = None
@@ -193,5 +190,5 @@ class DCVCFM(VideoCodec):
         x_hat, dpb = super().code_inter(None if x is None else to_model_colour(x), dpb, quality, coders, layer)
         for coder in coders.values():
             if isinstance(coder, Estimate) and WARPED_FRAME in coder.kept:
-                coder.kept[WARPED_FRAME] = to_rgb(coder.kept[WARPED_FRAME])
-        return to_rgb(x_hat), dpb
+                coder.kept[WARPED_FRAME] = yuv444_to_rgb(coder.kept[WARPED_FRAME])
+        return yuv444_to_rgb(x_hat), dpb

@@ -126,8 +126,7 @@ class DCVCLCGInter(DCVCFMInter):
         ref1, ref2, short = self.reference_features(dpb)
         rebuilt = dpb.feature is None  # after an I frame or a refresh
         memory = self.long_term_memory(dpb.lt_feature, short, rebuilt)
-        age = 0 if self.long_term_memory.restarts(dpb.lt_feature, rebuilt) else dpb.lt_age + 1
-        return (ref1, ref2, self.context_gathering(short, memory)), {"lt_feature": memory, "lt_age": age}
+        return (ref1, ref2, self.context_gathering(short, memory)), {"lt_feature": memory}
 
     def modulate_prior(self, params: Tensor, quality: int, tag: str) -> Tensor:
         """The prior parameters of `tag` modulated by the q_index embedding (identity at initialisation)."""

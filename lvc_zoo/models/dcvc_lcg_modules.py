@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock, zero_initialised
+from ..layers import DCVCDPB, ClusteredAttention, DepthConvBlock, pointwise_depthwise, zero_initialised
 
 __all__ = ["LCGDPB", "MemoryMode", "LongTermMemory", "LongTermContextGathering"]
 
@@ -41,16 +41,9 @@ class LCGDPB(DCVCDPB):
     Attributes:
         lt_feature: (B, C4, H/4, W/4) long-term reference feature L (96 channels officially);
             None right after an I frame (the next P frame initialises it). `refreshed()` keeps it.
-        lt_age: P frames coded since L was (re)initialised.
     """
 
     lt_feature: Tensor | None = None
-    lt_age: int = 0
-
-
-def _projection(in_ch: int, out_ch: int) -> nn.Sequential:
-    """1x1 conv then depthwise 3x3 conv (the query and key projections)."""
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1), nn.Conv2d(out_ch, out_ch, 3, padding=1, groups=out_ch))
 
 
 class LongTermMemory(nn.Module):
@@ -62,7 +55,7 @@ class LongTermMemory(nn.Module):
 
     Args:
         channels: C of L and S.
-        mode: "gated" (default) or "anchor".
+        mode: "gated" (default) or "anchor"; only "gated" has parameters (the gates and the candidate).
     """
 
     def __init__(self, channels: int, mode: MemoryMode = "gated") -> None:
@@ -70,14 +63,11 @@ class LongTermMemory(nn.Module):
         if mode not in ("gated", "anchor"):
             raise ConfigError(f"Unknown long-term memory mode {mode!r}: use 'gated' or 'anchor'.")
         self.mode = mode
-        self.update_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        self.reset_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        self.candidate = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), DepthConvBlock(channels, channels))
-        nn.init.constant_(self.update_gate.bias, -2.0)
-
-    def restarts(self, memory: Tensor | None, rebuilt: bool) -> bool:
-        """Whether the memory restarts from S: after an I frame, and in "anchor" mode at every rebuilt feature."""
-        return memory is None or (self.mode == "anchor" and rebuilt)
+        if mode == "gated":
+            self.update_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
+            self.reset_gate = nn.Conv2d(2 * channels, channels, 3, padding=1)
+            self.candidate = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), DepthConvBlock(channels, channels))
+            nn.init.constant_(self.update_gate.bias, -2.0)
 
     def forward(self, memory: Tensor | None, short: Tensor, rebuilt: bool) -> Tensor:
         """The memory for the current frame.
@@ -88,7 +78,7 @@ class LongTermMemory(nn.Module):
             rebuilt: whether S was rebuilt from the decoded frame (I frame or refresh).
         Returns: (B, C, h, w) the updated L.
         """
-        if self.restarts(memory, rebuilt):
+        if memory is None or (self.mode == "anchor" and rebuilt):  # after an I frame; anchored: at every rebuild
             return short
         if self.mode == "anchor":
             return memory
@@ -123,8 +113,8 @@ class LongTermContextGathering(nn.Module):
         temperature: float = 10.0,
     ) -> None:
         super().__init__()
-        self.query = _projection(channels, key_channels)
-        self.key = _projection(channels, key_channels)
+        self.query = pointwise_depthwise(channels, key_channels)
+        self.key = pointwise_depthwise(channels, key_channels)
         self.value = nn.Conv2d(channels, channels, 1)
         self.attention = ClusteredAttention(key_channels, channels, heads, grid, iterations, max_keys, temperature)
         self.gate = nn.Conv2d(2 * channels, channels, 3, padding=1)

@@ -52,13 +52,15 @@ from ..layers import (
     conv3x3,
     downsample_flow,
     hyper_transforms,
+    keep_motion_intermediates,
     quadtree_net,
+    stride4_down,
     subpel_conv3x3,
     warp,
 )
 from ..rate import RateSpec
 from ..training import Stage, TrainingRecipe
-from ..training.cascade import DECODED_FLOW, ESTIMATED_FLOW, LOSS_TERM, WARPED_FRAME
+from ..training.cascade import LOSS_TERM
 from .codec import VideoCodec, require_quality
 from .intra import DCVCDCIntra
 from .lstvc_config import LSTVCConfig
@@ -211,12 +213,8 @@ class HybridPriorEncoder(nn.Module):
 
     def __init__(self, c1: int, prior: int, n: int, m: int) -> None:
         super().__init__()
-        self.context_down = nn.Sequential(
-            nn.Conv2d(c1, n, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(n, n, 3, stride=2, padding=1)
-        )
-        self.down = nn.Sequential(
-            nn.Conv2d(n + prior, n, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(n, m, 3, stride=2, padding=1)
-        )
+        self.context_down = stride4_down(c1, n, n)
+        self.down = stride4_down(n + prior, n, m)
 
     def forward(self, context: Tensor, prior: Tensor) -> Tensor:
         return self.down(torch.cat((self.context_down(context), prior), dim=1))
@@ -225,13 +223,6 @@ class HybridPriorEncoder(nn.Module):
 def _entropy_parameters(channels: int) -> nn.Sequential:
     """g_ef: cat(hyper parameters, temporal parameters) (B, 2C, h, w) -> (B, 3C, h, w) quadtree prior parameters."""
     return nn.Sequential(DepthConvBlock(channels * 2, channels * 3), DepthConvBlock(channels * 3, channels * 3))
-
-
-def _stride_down(in_ch: int, out_ch: int) -> nn.Sequential:
-    """Two stride-2 convs: (B, in_ch, h, w) -> (B, out_ch, h/4, w/4) (the motion prior encoder g_pe)."""
-    return nn.Sequential(
-        nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(out_ch, out_ch, 3, stride=2, padding=1)
-    )
 
 
 class LSTVCInter(nn.Module):
@@ -248,7 +239,7 @@ class LSTVCInter(nn.Module):
             nn.Conv2d(mv, mv, 3, stride=2, padding=1),
         )
         self.mv_hyperprior = Hyperprior(*hyper_transforms(mv, cfg.mv_hyper_channels), cfg.mv_hyper_channels, tag="mv_z")
-        self.motion_prior_encoder = _stride_down(p, mv)
+        self.motion_prior_encoder = stride4_down(p, mv, mv)  # g_pe
         self.mv_entropy_parameters = _entropy_parameters(mv)
         self.mv_spatial_prior = QuadtreePrior(mv, quadtree_net(mv), distribution="gaussian")
         self.mv_decoder = nn.Sequential(
@@ -299,9 +290,7 @@ class LSTVCInter(nn.Module):
         mv_params = self.mv_entropy_parameters(torch.cat((mv_hyper, self.motion_prior_encoder(prior)), dim=1))
         mv_y_hat = self.mv_spatial_prior.code(mv_y, mv_params, coder, tag="mv_y")
         mv_hat = self.mv_decoder(mv_y_hat)
-        keep_intermediate(coder, WARPED_FRAME, lambda: warp(dpb.frame, mv_hat))
-        keep_intermediate(coder, ESTIMATED_FLOW, lambda: flow)
-        keep_intermediate(coder, DECODED_FLOW, lambda: mv_hat)
+        keep_motion_intermediates(coder, dpb.frame, flow, mv_hat)
 
         _, context = self.pgmc(self.feature_extractor(dpb.frame), mv_hat)
         keep_intermediate(coder, LOSS_TERM + CONTEXT_DISTORTION, lambda: self.context_distortion(context, x))

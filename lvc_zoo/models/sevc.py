@@ -416,6 +416,10 @@ class SEVC(VideoCodec):
     model_name = "sevc"
     config_class = SEVCConfig
     layers = (BASE_LAYER,)
+    channels_last_modules = ("inter.enhancement", "inter.inter_layer_prediction", "inter.latent_inter_layer_prediction")
+    """[choice] The enhancement layer and the inter-layer prediction, where nearly all of a P frame's
+    work is; the base layer and the I-frame codec stay contiguous: the base layer's rate is small
+    and sensitive, and the numbers snapshot pins it to 1e-6."""
     parameter_groups = {
         **VideoCodec.parameter_groups,
         "base": BASE_PARAMETERS,

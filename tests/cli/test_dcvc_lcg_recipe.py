@@ -76,3 +76,14 @@ def test_without_the_dataset_it_says_where_the_data_goes(monkeypatch: pytest.Mon
     assert "point --data.root at their folder" in lines[-1]
     assert all(line.startswith("lightning: note: ") for line in lines[:-1])
 
+
+
+def test_without_dcvc_fm_weights_it_names_the_fit_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`lightning fit -c recipes/dcvc_lcg.yaml --data.root DIR` while dcvc_fm has no published weights:
+    one line naming --model.init_from (as the recipe's comment does), not load()'s argument."""
+    (tmp_path / "clips").mkdir()
+    assert fit.main(["fit", "-c", str(RECIPE), "--trainer.fast_dev_run", "true", *tiny_args(tmp_path / "clips", tmp_path / "run", RECIPE)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("lightning: error: Cannot start from 'dcvc_fm' weights: none are published yet."), line
+    assert "`lvc-zoo convert dcvc_fm --intra I.pth.tar --inter P.pth.tar -o DIR`, then pass --model.init_from DIR;" in line
+    assert "--model.init_from null to start from random weights" in line and "lvc_zoo.load" not in line

@@ -48,6 +48,17 @@ def test_export_refuses_a_missing_checkpoint_and_the_wrong_model(checkpoint, tmp
     assert not (tmp_path / "b").exists()
 
 
+def test_export_refuses_a_checkpoint_without_hyper_parameters_as_initialise_does(checkpoint, tmp_path, capsys) -> None:
+    """The one rule of `read_training_checkpoint` (tests/training/test_init_from.py checks `initialise`)."""
+    path, _ = checkpoint
+    bare = tmp_path / "bare.ckpt"
+    torch.save({"state_dict": torch.load(path, map_location="cpu", weights_only=True)["state_dict"]}, bare)
+    assert main(["export", str(bare), "--model", "dcvc_dc", "-o", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "bare.ckpt is not an lvc_zoo training checkpoint (lightning fit): it records no hyper_parameters" in line
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_export_reads_the_yaml_form_of_a_lightning_cli_checkpoint(checkpoint, tmp_path) -> None:
     """LightningCLI runs store the init args as parsed from YAML (dicts, lists) with the class path."""

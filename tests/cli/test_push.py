@@ -251,3 +251,27 @@ def test_hub_refusals_become_one_line_errors(saved: Path, recording: type[Record
     recording.fail_with = LocalTokenNotFoundError("Token is required")
     with pytest.raises(HubError, match=r"no Hub token\. Log in with `hf auth login` or set HF_TOKEN"):
         push_pretrained(saved, "lvc/dcvc-dc-small")
+
+
+def client_connect_error() -> Exception:
+    """A connection error of the HTTP client huggingface_hub uses (httpx's ConnectError in 1.x)."""
+    response_type = typing.get_type_hints(HfHubHTTPError.__init__)["response"]
+    client = sys.modules[response_type.__module__.split(".")[0]]
+    return client.ConnectError("[Errno 111] Connection refused")
+
+
+@pytest.mark.parametrize("error", [ConnectionError("[Errno 111] Connection refused"), TimeoutError("timed out"), "client"])
+def test_an_unreachable_hub_is_one_line(
+    saved: Path, recording: type[RecordingApi], capsys: pytest.CaptureFixture[str], error: Exception | str
+) -> None:
+    recording.fail_with = client_connect_error() if error == "client" else error
+    code = main(["push", str(saved), "--repo", "lvc/dcvc-dc-small"])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and "failed: the Hub could not be reached" in line and type(recording.fail_with).__name__ in line
+
+
+def test_a_bug_on_the_upload_path_propagates_as_itself(saved: Path, recording: type[RecordingApi]) -> None:
+    """Only connection errors read as an unreachable Hub; a TypeError is a bug and keeps its traceback."""
+    recording.fail_with = TypeError("upload_folder() got an unexpected keyword argument 'revison'")
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        push_pretrained(saved, "lvc/dcvc-dc-small")

@@ -25,7 +25,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fuzz_testing import CASE_SECONDS, FUZZ, report
-from lvc_zoo.coding.bitstream import MAX_FRAMES, MAX_SIDE
+from lvc_zoo.coding.bitstream import FORMAT_VERSION, LAYOUTS, MAX_FRAMES, MAX_SIDE
 from lvc_zoo.errors import LvcZooError
 from lvc_zoo.models import DCVCDC, DCVCDCConfig
 
@@ -42,9 +42,9 @@ REACHED: Counter[str] = Counter()
 CASES: Counter[str] = Counter()
 
 
-# ----------------------------------------------------------------------------- the v3 layout, written out
+# ----------------------------------------------------------------------------- the v4 layout, written out
 def split(data: bytes) -> tuple[bytes, list[Frame]]:
-    """(header fields, [(frame type, [(chunk name, payload)])]) of a valid version 3 stream."""
+    """(header fields, [(frame type, [(chunk name, payload)])]) of a valid version 4 stream."""
     size = struct.unpack(">H", data[5:7])[0]
     head, pos, frames = data[7 : 7 + size], 7 + size + 4, []
     while pos < len(data):
@@ -76,8 +76,8 @@ def record(header_crc: int, index: int, frame: Frame) -> bytes:
 
 
 def prefix(head: bytes) -> bytes:
-    """Magic, version 3, `head` and its CRC."""
-    return b"LVCZ" + bytes([3]) + struct.pack(">H", len(head)) + head + struct.pack(">I", zlib.crc32(head))
+    """Magic, version 4, `head` and its CRC."""
+    return b"LVCZ" + bytes([FORMAT_VERSION]) + struct.pack(">H", len(head)) + head + struct.pack(">I", zlib.crc32(head))
 
 
 def join(head: bytes, frames: list[Frame]) -> bytes:
@@ -97,15 +97,15 @@ def header_fields(**changes: object) -> bytes:
     width, height, count, num, den, period = struct.unpack(">IIIIIi", rest[9:33])
     matrix_end = 34 + rest[33]
     colours_end = matrix_end + 1 + rest[matrix_end]
-    colours, exactness = rest[33:colours_end], rest[colours_end:]  # exactness: encoder threads and versions
-    values = dict(quality=quality, width=width, height=height, frame_count=count, num=num, den=den, period=period)
+    colours, exactness = rest[33:colours_end], rest[colours_end:-1]  # exactness: encoder threads and versions
+    values = dict(quality=quality, width=width, height=height, frame_count=count, num=num, den=den, period=period, layout=rest[-1])
     values.update({key: value for key, value in changes.items() if key in values})
     if "colours" in changes:
         colours = b"".join(bytes([len(c)]) + c.encode() for c in changes["colours"])
     return (
         bytes([len(model)]) + model.encode() + weights + bytes([values["quality"]])
         + struct.pack(">IIIIIi", values["width"], values["height"], values["frame_count"], values["num"], values["den"], values["period"])
-        + colours + exactness
+        + colours + exactness + bytes([values["layout"]])
     )
 
 
@@ -219,6 +219,7 @@ _HEADER_CHANGES = st.one_of(
     st.fixed_dictionaries({"quality": st.integers(0, 255)}),
     st.fixed_dictionaries({"model": st.sampled_from(["", "sevc", "dcvc_dc\x1b[2J", "x" * 200, "dcvc_dc_tiny"])}),
     st.fixed_dictionaries({"colours": st.sampled_from([("bt2020", "full"), ("bt709", "tv"), ("", ""), ("bt601", "limited")])}),
+    st.fixed_dictionaries({"layout": st.integers(0, 255)}),
 )
 
 
@@ -228,8 +229,8 @@ def _header_outcomes(changes: dict[str, object]) -> set[str]:
         valid = changes["num"] and changes["den"] and changes["den"] <= 2**31 and Fraction(changes["num"], changes["den"]) <= 1000
     else:
         valid = changes.get("colours") == ("bt601", "limited") or changes.get("period") == 2
-    if changes.get("quality") in CODEC.qualities:
-        return {"original", "frames"}  # another quality decodes the same symbols differently
+    if changes.get("quality") in CODEC.qualities or changes.get("layout", len(LAYOUTS)) < len(LAYOUTS):
+        return {"original", "frames"}  # another quality or layout decodes the same symbols differently
     return {"original"} if valid else {"error"}
 
 

@@ -56,6 +56,20 @@ def test_half_precision_keeps_the_key_softmax_in_float32() -> None:
     torch.testing.assert_close(half.float(), full, atol=3e-2, rtol=3e-2)
 
 
+def test_autocast_leaves_the_attention_products_in_float32() -> None:
+    """Under autocast the products K~ V^T and G^T Q~ still run in float32: float32 inputs give the float32 result.
+
+    (Autocast would run them in bfloat16, about three significant digits, or in float16, where K~'s
+    entries, about 1 / M = 1 / 4096 here, lose most of theirs.)
+    """
+    query, key, value = (torch.randn(1, 16, 64, 64) for _ in range(3))
+    full = linear_cross_attention(query, key, value, heads=2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        autocast = linear_cross_attention(query, key, value, heads=2)
+    assert autocast.dtype == torch.float32
+    torch.testing.assert_close(autocast, full, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("size", [(9, 11), (8, 6)])
 def test_module_shapes_and_the_samples_of_a_batch_are_independent(size) -> None:
     attention = MultiHeadLinearCrossAttention(32, 24, heads=4, out_channels=16).eval()

@@ -119,7 +119,7 @@ def test_training_codes_frames_through_the_same_per_frame_step(pair: tuple[DCVCD
     size = two.padded_size(*frames.shape[-2:])
     dpb = None
     bits = []
-    with torch.no_grad():
+    with torch.no_grad(), two.computing_in():  # the layout estimation computes in
         for index, frame_type in enumerate(("I", "P")):
             coder = Estimate(mode="round")
             x_hat, dpb = two.code_frame(frames[index : index + 1], frame_type, dpb, size, 1, two.shared_coders(frame_type, coder), index)

@@ -7,10 +7,11 @@ import torch
 
 import lvc_zoo
 from lvc_zoo.coding.estimate import Estimate
+from lvc_zoo.data.colour import yuv444_to_rgb
 from lvc_zoo.errors import ConfigError, ConversionError, QualityError
 from lvc_zoo.layers import DCVCInterCodec, FEATURE_REFRESH_INTERVAL
 from lvc_zoo.models import DCVCFM, DCVCFMConfig
-from lvc_zoo.models.dcvc_fm import FM_FEATURE_ADAPTOR_CYCLE, to_model_colour, to_rgb
+from lvc_zoo.models.dcvc_fm import FM_FEATURE_ADAPTOR_CYCLE, to_model_colour
 
 SIZE = (32, 48)
 STREAM_SIZE = (64, 64)  # the smallest frame a stream holds
@@ -65,7 +66,7 @@ def test_the_networks_code_bt709_ycbcr_and_the_api_returns_rgb(codec: DCVCFM) ->
         hook.remove()
     torch.testing.assert_close(seen[0], ycbcr)
     x_hat_ycbcr = codec.intra.code(ycbcr, SIZE, 10, Estimate())
-    torch.testing.assert_close(res.recon, to_rgb(x_hat_ycbcr))
+    torch.testing.assert_close(res.recon, yuv444_to_rgb(x_hat_ycbcr))
 
 
 def test_feature_adaptor_follows_the_official_index_map(codec: DCVCFM) -> None:

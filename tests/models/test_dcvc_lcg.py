@@ -98,17 +98,23 @@ def _code_p_frame(lcg: DCVCLCG, dpb: LCGDPB) -> LCGDPB:
 @pytest.mark.parametrize("mode", ["gated", "anchor"])
 def test_the_memory_starts_after_an_intra_frame_and_a_refresh_resets_it_only_when_anchored(fm: DCVCFM, mode: str) -> None:
     lcg = train_lcg_modules(lcg_from(fm, replace(DCVCLCGConfig.small(), memory_mode=mode))[0])
-    first = _code_p_frame(lcg, lcg.inter.start(torch.rand(1, 3, 64, 64), index=0))
-    assert type(first) is LCGDPB and first.lt_feature.shape == (1, 16, 16, 16) and first.lt_age == 0
+    start = lcg.inter.start(torch.rand(1, 3, 64, 64), index=0)
+    first = _code_p_frame(lcg, start)
+    with torch.inference_mode():
+        first_short = lcg.inter.reference_features(start)[2]  # from the I frame's reconstruction
+        second_short = lcg.inter.reference_features(first)[2]
+    assert type(first) is LCGDPB and first.lt_feature.shape == (1, 16, 16, 16)
+    assert torch.equal(first.lt_feature, first_short)  # the memory starts as S of the first P frame
     second = _code_p_frame(lcg, first)
-    assert second.lt_age == 1
+    with torch.inference_mode():
+        renewed = lcg.inter.long_term_memory(first.lt_feature, second_short, rebuilt=False)  # anchored: kept
+    assert torch.equal(second.lt_feature, renewed) and not torch.equal(second.lt_feature, second_short)
     at_refresh = replace(second, index=32)  # codes frame 33: 33 % 32 == 1, a DCVC-FM refresh
     refreshed = _code_p_frame(lcg, at_refresh)
     with torch.inference_mode():
         short = lcg.inter.reference_features(at_refresh.refreshed())[2]  # rebuilt from the frame
         expected = short if mode == "anchor" else lcg.inter.long_term_memory(second.lt_feature, short, rebuilt=True)
-    assert refreshed.lt_age == (0 if mode == "anchor" else 2)
-    assert torch.equal(refreshed.lt_feature, expected)
+    assert torch.equal(refreshed.lt_feature, expected) and (mode == "anchor") == torch.equal(refreshed.lt_feature, short)
     assert lcg.inter.start(torch.rand(1, 3, 64, 64), index=40).lt_feature is None  # an I frame drops it
 
 

@@ -19,11 +19,11 @@ def _seed() -> None:
 
 def test_buffer_keeps_the_memory_through_a_refresh_and_drops_it_after_an_intra_frame() -> None:
     memory = torch.randn(1, C, 4, 4)
-    dpb = LCGDPB(frame=torch.rand(1, 3, 16, 16), feature=torch.randn(1, 4, 16, 16), lt_feature=memory, lt_age=7, index=32)
+    dpb = LCGDPB(frame=torch.rand(1, 3, 16, 16), feature=torch.randn(1, 4, 16, 16), lt_feature=memory, index=32)
     refreshed = dpb.refreshed_every(32)
-    assert refreshed.feature is None and refreshed.lt_feature is memory and refreshed.lt_age == 7
+    assert refreshed.feature is None and refreshed.lt_feature is memory
     after_intra = LCGDPB.after_intra(torch.rand(1, 3, 16, 16), index=40)
-    assert type(after_intra) is LCGDPB and after_intra.lt_feature is None and after_intra.lt_age == 0
+    assert type(after_intra) is LCGDPB and after_intra.lt_feature is None
 
 
 @pytest.mark.parametrize("mode", ["gated", "anchor"])
@@ -61,6 +61,12 @@ def test_anchor_memory_stays_until_the_feature_is_rebuilt() -> None:
     memory, short = torch.randn(1, C, 4, 4), torch.randn(1, C, 4, 4)
     assert memory_module(memory, short, rebuilt=False) is memory
     assert memory_module(memory, short, rebuilt=True) is short
+
+
+def test_only_the_gated_memory_has_parameters() -> None:
+    """The gates and the candidate exist where they are used; "anchor" is a rule without weights."""
+    assert {key.split(".")[0] for key in LongTermMemory(C).state_dict()} == {"update_gate", "reset_gate", "candidate"}
+    assert not LongTermMemory(C, "anchor").state_dict()
 
 
 def test_unknown_memory_mode_raises_a_config_error() -> None:

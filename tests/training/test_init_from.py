@@ -103,6 +103,14 @@ def test_an_undeclared_model_is_refused_in_one_line(weights_dir: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_a_checkpoint_without_hyper_parameters_is_refused_as_by_export(weights_dir: Path, tmp_path: Path) -> None:
+    """Nothing records its model or config: the same one line as `lvc-zoo export` (tests/cli/test_export.py)."""
+    torch.save({"state_dict": load_file(str(weights_dir / "model.safetensors"))}, tmp_path / "bare.ckpt")
+    with pytest.raises(ConfigError, match="bare.ckpt is not an lvc_zoo training checkpoint .*records no hyper_parameters") as caught:
+        initialise(DCVCDC(DCVCDCConfig.small()), tmp_path / "bare.ckpt")
+    assert "\n" not in str(caught.value)
+
+
 @pytest.mark.slow
 def test_a_lightning_checkpoint_is_a_source(weights_dir: Path, tmp_path: Path) -> None:
     """LightningCLI checkpoints record the class path and the config as YAML values."""
