@@ -142,13 +142,8 @@ class SymbolTables(tuple):
         return np.array([table.lowest for table in self], dtype=np.int64)
 
     @cached_property
-    def highest(self) -> np.ndarray:
-        """(T,) int64 largest symbol with its own slot, per table."""
-        return np.array([table.highest for table in self], dtype=np.int64)
-
-    @cached_property
     def escape(self) -> np.ndarray:
-        """(T,) int64 slot index of the escape, per table."""
+        """(T,) int64 slot index of the escape, per table (= its count of regular slots)."""
         return np.array([table.escape for table in self], dtype=np.int64)
 
     @cached_property
@@ -386,14 +381,15 @@ class ChunkWriter:
         groups = _Groups.of(table_ids)
         symbols = symbols[groups.order]
         ids = groups.table_ids
-        lowest, highest = tables.lowest[ids], tables.highest[ids]
-        escaped = (symbols < lowest) | (symbols > highest)
-        slots = np.where(escaped, tables.escape[ids], symbols - lowest)
+        lowest, escape = tables.lowest[ids], tables.escape[ids]  # escape slot = count of regular slots
+        offsets = symbols - lowest
+        escaped = offsets.view(np.uint64) >= escape  # below lowest (negative) or above highest
+        slots = np.where(escaped, escape, offsets)
         counts = np.bincount(tables.slot_offsets[ids] + slots, minlength=int(tables.slot_offsets[-1]))
         used = np.flatnonzero(counts)
         self._floor_lengths += (tables.floor_costs[:, used] * counts[used]).sum(axis=1)
         where = np.flatnonzero(escaped)
-        excess = _escape_excess(symbols[where], lowest[where], highest[where])
+        excess = _escape_excess(symbols[where], lowest[where], lowest[where] + escape[where] - 1)
         escape_groups, first = np.unique(np.searchsorted(groups.bounds, where, "right") - 1, return_index=True)
         escapes = dict(zip(escape_groups.tolist(), np.split(excess, first[1:])))
         self._pushes.append(_Push(tables, groups.spans, slots.astype(np.int32), escapes))
