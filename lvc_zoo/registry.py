@@ -225,10 +225,6 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="sevc",
         model="lvc_zoo.models.sevc:SEVC",
-        aliases=(),
-        hub_repo=None,
-        revision=None,
-        files={},
         paper="Bian et al. Augmented Deep Contexts for Spatially Embedded Video Coding. CVPR 2025.",
         licence="MIT",
         description=(
@@ -259,10 +255,6 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="ecvc",
         model="lvc_zoo.models.ecvc:ECVC",
-        aliases=(),
-        hub_repo=None,
-        revision=None,
-        files={},
         paper=(
             "Jiang, Li, Zhang, Zhang. ECVC: Exploiting Non-Local Correlations in Multiple Frames for Contextual "
             "Video Compression. CVPR 2025."
