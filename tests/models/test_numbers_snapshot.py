@@ -144,3 +144,16 @@ def test_streams_written_before_the_speed_work_decode_to_the_frames_they_decoded
     decoded = codec.decompress(data).numpy().astype(np.float32)
     assert decoded.shape == (FRAMES, 3, HEIGHT, WIDTH)
     assert hashlib.sha256(decoded.tobytes()).hexdigest() == PRE_SPEEDUP_STREAMS[stream]["recon_sha256"]
+
+
+V4_CHANNELS_LAST_STREAMS = json.loads((SNAPSHOTS / "v4_channels_last.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stream", sorted(V4_CHANNELS_LAST_STREAMS))
+def test_format_version_4_channels_last_streams_decode_to_the_frames_they_decoded_to_then(stream: str) -> None:
+    codec = codecs()[stream.split("_p")[0]]
+    data = (SNAPSHOTS / stream).read_bytes()
+    assert len(data) == V4_CHANNELS_LAST_STREAMS[stream]["bytes"]
+    decoded = codec.decompress(data).numpy().astype(np.float32)
+    assert hashlib.sha256(decoded.tobytes()).hexdigest() == V4_CHANNELS_LAST_STREAMS[stream]["recon_sha256"]
