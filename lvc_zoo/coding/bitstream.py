@@ -31,7 +31,12 @@ the two are not interchangeable, so a version 1 stream is refused with a re-enco
 Version 2 is version 3 without the frame CRC and without the three fields after the colour
 range (same entropy coder): it is still read, with each frame bound only by its payload CRCs.
 Version 3 is version 4 without the memory layout (its streams were all computed in the
-"contiguous" layout, which a reader takes for them); streams are written as version 4.
+"contiguous" layout, which a reader takes for them). Version 4 is version 5 byte for byte, but
+its "channels_last" arithmetic (development builds of 2026-12-07 only) left the feature maps
+after warps and concatenations contiguous, where version 5 keeps them channels-last: the
+networks round differently there, so a version 4 channels-last stream is refused with a
+re-encode hint rather than decoded to frames that differ from its encoder's; a version 4
+contiguous stream is read. Streams are written as version 5.
 
 Exactness: the header records what the decoder's arithmetic must match for its output to equal
 the encoder's reconstruction bit for bit: the encoder's torch intra-op thread count (torch's
@@ -91,9 +96,10 @@ __all__ = [
 ]
 
 MAGIC = b"LVCZ"
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)
-"""Format versions `read_stream` reads (version 2: no frame CRC; versions 2 and 3: no memory layout, i.e. 0)."""
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)
+"""Format versions `read_stream` reads (version 2: no frame CRC; versions 2 and 3: no memory layout, i.e. 0;
+version 4: only its contiguous streams)."""
 LAYOUTS = ("contiguous", "channels_last")
 """Memory layouts of the encoder's convolution weights, by the number a header records (see the module docstring)."""
 
@@ -138,13 +144,13 @@ class StreamHeader:
         format_version: the container version the stream was read from (one of
             `READABLE_VERSIONS`); `write_stream` writes only `FORMAT_VERSION`. A decoder uses it
             to tell which weights fingerprint the stream carries (version 2: the state_dict's
-            alone; versions 3 and 4: the state_dict's and the config's).
+            alone; versions 3 to 5: the state_dict's and the config's).
         threads: the encoder's torch intra-op thread count, which decoding reuses so that it
             is exact; 0 when not recorded (version 2).
         software: `software_id()` of the encoder (its torch and lvc_zoo versions); 0 when not
             recorded (version 2).
         layout: index into `LAYOUTS` of the memory layout the encoder computed in; 0
-            ("contiguous") for versions 2 and 3.
+            ("contiguous") for versions 2 and 3 (version 4 streams are read only with 0).
     """
 
     model: str
@@ -386,6 +392,12 @@ def _read_header(reader: _Reader) -> tuple[StreamHeader, int]:
     problem = header_problem(header)
     if problem:
         raise BitstreamError(f"invalid stream header: {problem}; the stream is corrupt or not written by lvc_zoo")
+    if version == 4 and layout == LAYOUTS.index("channels_last"):
+        raise BitstreamError(
+            "the stream has format version 4 and was computed channels-last by a development build of lvc_zoo "
+            "whose arithmetic this one does not reproduce bit for bit; decode it with that build, or encode the "
+            "source again"
+        )
     return header, header_crc
 
 

@@ -68,6 +68,7 @@ from .entropy import (
 )
 from .flow import SpyNet
 from .inter import Contexts, DCVCInterCodec, QSteps, keep_motion_intermediates
+from .layout import in_layout_of, is_channels_last
 from .motion import MvDecoder, MvEncoder
 from .resize import imresize
 from .swin import (
@@ -97,6 +98,7 @@ __all__ = [
     "QUADTREE_STEPS", "FactorizedBitEstimator", "Hyperprior", "QScale", "QuadtreePrior", "ReferencePriorFusion",
     "SelectedSet", "hyper_transforms", "depth_hyper_transforms", "log_linear_q", "phase_mask", "quadtree_net",
     "SpyNet", "MvEncoder", "MvDecoder", "Contexts", "DCVCInterCodec", "QSteps", "keep_motion_intermediates",
+    "in_layout_of", "is_channels_last",
     "imresize",
     "window_partition", "window_merge", "relative_position_index", "shifted_window_mask", "WindowAttention3D",
     "SwinBlock3D", "SwinLayer3D", "RSTB3D", "SwinFusion",

@@ -25,6 +25,7 @@ from torchvision.ops import deform_conv2d
 
 from ..errors import ConfigError
 from .blocks import ResBlock, subpel_conv3x3
+from .layout import in_layout_of
 
 __all__ = [
     "warp", "upsample2x", "downsample2x", "downsample_flow", "multiscale_flow", "OffsetDiversityAlignment",
@@ -46,13 +47,14 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
     Args:
         x: (B, C, H, W) frame or features.
         flow: (B, 2, H, W) displacement in pixels, channels (dx, dy).
-    Returns: (B, C, H, W) samples of `x` at p + flow(p).
+    Returns: (B, C, H, W) samples of `x` at p + flow(p), stored like `x` (`grid_sample` makes
+        them contiguous; a channels-last `x` gets channels-last samples, as a convolution would).
     """
     h, w = x.shape[-2:]
     scale_x, scale_y = (w - 1.0) / 2.0, (h - 1.0) / 2.0
     normalised = torch.cat((flow[:, 0:1] / scale_x, flow[:, 1:2] / scale_y), dim=1)
     grid = (_base_grid(flow) + normalised).permute(0, 2, 3, 1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return in_layout_of(F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True), x)
 
 
 def upsample2x(x: Tensor) -> Tensor:
@@ -86,8 +88,9 @@ def multiscale_flow(flow: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 class OffsetDiversityAlignment(nn.Module):
     """Group deformable alignment with `offsets` flow-guided offsets per channel group.
 
-    Shapes: feature (B, C, H, W), aux (B, aux_ch, H, W), flow (B, 2, H, W) -> (B, C, H, W);
-    H and W even (the offset branch runs at half resolution and is upsampled back).
+    Shapes: feature (B, C, H, W), aux (B, aux_ch, H, W), flow (B, 2, H, W) -> (B, C, H, W)
+    stored like `feature`; H and W even (the offset branch runs at half resolution and is
+    upsampled back).
 
     The offset branch works at half resolution and predicts, per group and offset, a residual
     bounded by `max_residual` pixels (tanh) that is added to the decoded flow, and a sigmoid
@@ -136,7 +139,7 @@ class OffsetDiversityAlignment(nn.Module):
         offset = self.max_residual * torch.tanh(torch.cat((o1, o2), dim=1)) + flow.repeat(1, slices, 1, 1)
         tiled = feature.repeat(1, self.offsets, 1, 1).view(b * slices, c // self.groups, h, w)
         warped = warp(tiled, offset.view(b * slices, 2, h, w)) * torch.sigmoid(mask).view(b * slices, 1, h, w)
-        return self.fusion(warped.view(b, c * self.offsets, h, w))
+        return in_layout_of(self.fusion(warped.view(b, c * self.offsets, h, w)), feature)
 
 
 class FlowGuidedDeformConv(nn.Module):

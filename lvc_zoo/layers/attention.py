@@ -25,6 +25,7 @@ from ..coding.distributions import at_least_float32
 from ..errors import ConfigError
 from .blocks import conv1x1, conv3x3
 from .convs import pointwise_depthwise
+from .layout import in_layout_of
 
 __all__ = ["MultiHeadLinearCrossAttention", "normalised_queries_keys", "linear_cross_attention"]
 
@@ -56,7 +57,7 @@ def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int
         query: (B, D, h, w) embedded queries.
         key, value: (B, D, h', w') embedded keys and values (the same token grid).
         heads: number of heads; D must be a multiple of it.
-    Returns: (B, D, h, w), per head G^T Q~ with G = K~ V^T, in the dtype of `query`.
+    Returns: (B, D, h, w), per head G^T Q~ with G = K~ V^T, in the dtype and memory layout of `query`.
 
     Everything between the embeddings and the output runs in at least float32, under
     `torch.autocast` too (autocast would run the products in half precision, where K~'s
@@ -67,7 +68,7 @@ def linear_cross_attention(query: Tensor, key: Tensor, value: Tensor, heads: int
         values = _heads(value.to(keys.dtype), heads)
         context = keys @ values.transpose(-1, -2)  # G: (B, heads, d_h, d_h)
         out = context.transpose(-1, -2) @ queries  # (B, heads, d_h, N)
-    return out.reshape(query.shape).to(query.dtype)
+    return in_layout_of(out.reshape(query.shape).to(query.dtype), query)
 
 
 class MultiHeadLinearCrossAttention(nn.Module):

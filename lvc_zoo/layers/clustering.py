@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .layout import in_layout_of
 
 __all__ = [
     "grid_centres",
@@ -201,7 +202,7 @@ class ClusteredAttention(nn.Module):
             queries: (B, d, Hq, Wq) query map.
             keys: (B, d, H, W) key map (clustered).
             values: (B, C, H, W) value map.
-        Returns: (B, C, Hq, Wq) gathered context.
+        Returns: (B, C, Hq, Wq) gathered context, stored like `queries`.
         """
         batch, _, hq, wq = queries.shape
         q_tokens = queries.flatten(2).transpose(1, 2)  # (B, Nq, d)
@@ -216,7 +217,7 @@ class ClusteredAttention(nn.Module):
             self._heads(q_tokens), self._heads(k_tokens), self._heads(v_tokens),
             query_cluster, key_index, key_valid, self.null_key, self.null_value, self.chunk,
         ).flatten(2)
-        return (membership * gathered).transpose(1, 2).reshape(batch, -1, hq, wq)
+        return in_layout_of((membership * gathered).transpose(1, 2).reshape(batch, -1, hq, wq), queries)
 
     def _heads(self, tokens: Tensor) -> Tensor:
         """(B, N, C) -> (B, N, heads, C / heads)."""

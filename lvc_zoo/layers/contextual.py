@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from .blocks import FFNKind, ResBlock, UNet, subpel_conv3x3
 from .dpb import DPB
+from .layout import in_layout_of
 
 __all__ = [
     "FEATURE_ADAPTOR_CYCLE",
@@ -117,7 +118,7 @@ class ContextualEncoder(nn.Module):
         self.conv4 = nn.Conv2d(c8, c16, 3, stride=2, padding=1)
 
     def forward(self, x: Tensor, context1: Tensor, context2: Tensor, context3: Tensor, q: Tensor) -> Tensor:
-        feature = self.conv1(torch.cat((x, context1), dim=1))
+        feature = self.conv1(torch.cat((in_layout_of(x, context1), context1), dim=1))
         feature = self.res1(torch.cat((feature, context2), dim=1)) * q
         feature = self.res2(torch.cat((self.conv2(feature), context3), dim=1))
         return self.conv4(self.conv3(feature))

@@ -31,6 +31,7 @@ from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Coder,
 from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, multiscale_flow, warp
 from .contextual import FEATURE_ADAPTOR_CYCLE, FeatureExtractor, adapt_reference_feature, feature_adaptors
 from .dpb import DCVCDPB
+from .layout import in_layout_of
 from .entropy import Hyperprior
 
 __all__ = ["Contexts", "QSteps", "DCVCInterCodec", "keep_motion_intermediates"]
@@ -136,9 +137,11 @@ class DCVCInterCodec(nn.Module):
 
     def temporal_contexts(self, features: Contexts, frame: Tensor, mv_hat: Tensor) -> Contexts:
         """Temporal contexts at 1, 1/2 and 1/4 resolution: `features` of `frame` warped by the decoded
-        flow `mv_hat` (B, 2, H, W), the full-resolution one aligned by offset diversity, then fused."""
-        mv1, mv2, mv4 = multiscale_flow(mv_hat)
+        flow `mv_hat` (B, 2, H, W), the full-resolution one aligned by offset diversity, then fused;
+        stored like `features`."""
         ref1, ref2, ref4 = features
+        mv1, mv2, mv4 = multiscale_flow(in_layout_of(mv_hat, ref1))
+        frame = in_layout_of(frame, ref1)
         aux = torch.cat((warp(ref1, mv1), warp(frame, mv1), mv1), dim=1)
         context1 = self.align(ref1, aux, mv1)
         return self.context_fusion(context1, warp(ref2, mv2), warp(ref4, mv4))

@@ -304,7 +304,7 @@ class VideoCodec(L.LightningModule):
     def weights_fingerprint(self) -> str:
         """16 hex digits of a sha256 over the state_dict and the config that shapes decoding.
 
-        Written into every bitstream (format version 3), so a decoder with other weights, or
+        Written into every bitstream (format version 3 on), so a decoder with other weights, or
         with the same weights under another config (e.g. another `align_max_residual`, which
         has no tensor), refuses the stream instead of decoding garbage. The config enters as
         the sorted JSON of `dataclasses.asdict(self.config)`.
@@ -691,7 +691,7 @@ class VideoCodec(L.LightningModule):
         """Refuse a stream written by another model, or other weights or config, naming which.
 
         A format version 2 header carries `legacy_weights_fingerprint` (the state_dict alone), a
-        version 3 header `weights_fingerprint` (state_dict and config).
+        later header `weights_fingerprint` (state_dict and config).
         """
         if header.model != self.model_name:
             raise ModelMismatchError(

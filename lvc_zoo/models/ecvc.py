@@ -58,6 +58,7 @@ from ..layers import (
     ReconGeneration,
     conv1x1,
     conv3x3,
+    in_layout_of,
     multiscale_flow,
     subpel_conv3x3,
     warp,
@@ -174,7 +175,7 @@ class MultiReferenceContextualEncoder(ContextualEncoder):
 
     def forward(self, x: Tensor, contexts: Contexts, contexts_t2: Contexts, q: Tensor) -> Tensor:  # type: ignore[override]
         (c1, c2, c3), (d1, d2, d3) = contexts, contexts_t2
-        feature = self.conv1(torch.cat((x, c1), dim=1)) + self.conv1_t2(d1)
+        feature = self.conv1(torch.cat((in_layout_of(x, c1), c1), dim=1)) + self.conv1_t2(d1)
         feature = self.res1(torch.cat((self.non_local2(feature, c2, d2), c2), dim=1)) * q
         feature = self.res2(torch.cat((self.non_local4(self.conv2(feature), c3, d3), c3), dim=1))
         return self.conv4(self.conv3(feature))

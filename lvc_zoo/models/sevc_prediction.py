@@ -50,6 +50,7 @@ from torch import Tensor, nn
 from ..layers.alignment import MultiScaleContextFusion, OffsetDiversityAlignment, upsample2x, warp
 from ..layers.blocks import DepthConvBlock, ResBlock, subpel_conv1x1, subpel_conv3x3
 from ..layers.contextual import FeatureExtractor
+from ..layers.layout import in_layout_of
 from ..layers.swin import SwinFusion
 
 __all__ = ["AugmentUnit", "AugmentStages", "InterLayerPrediction", "LatentInterLayerPrediction"]
@@ -165,6 +166,8 @@ class InterLayerPrediction(nn.Module):
         Returns: contexts c1 (B, c1, H, W), c2 (B, c2, H/2, W/2), c3 (B, c4, H/4, W/4).
         """
         feature1, feature2, feature3 = self.feature_extractor(ref_feature)
+        # the BL's tensors and the frame join the EL's features in concatenations: store them alike
+        bl_feature, bl_mv, ref_frame = (in_layout_of(t, feature1) for t in (bl_feature, bl_mv, ref_frame))
         texture3, mv3 = self.mre3(feature3, self.texture_adaptor(bl_feature), bl_mv)
         texture2, mv2 = self.mre2(feature2, self.up2(texture3), upsample2x(mv3) * 2.0)
         texture1, mv1 = self.mre1(feature1, self.up1(texture2), upsample2x(mv2) * 2.0)

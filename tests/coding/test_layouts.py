@@ -14,7 +14,8 @@ import torch
 
 from lvc_zoo.coding.bitstream import LAYOUTS, read_header
 from lvc_zoo.errors import BitstreamError
-from lvc_zoo.models import DCVCDC, LSTVC, SEVC, DCVCDCConfig, LSTVCConfig, SEVCConfig
+from lvc_zoo.layers.layout import is_channels_last
+from lvc_zoo.models import DCVCDC, DCVCFM, LSTVC, SEVC, DCVCDCConfig, DCVCFMConfig, LSTVCConfig, SEVCConfig
 
 CHANNELS_LAST, CONTIGUOUS = LAYOUTS.index("channels_last"), LAYOUTS.index("contiguous")
 
@@ -88,3 +89,28 @@ def test_the_weights_stay_contiguous_and_changed_weights_are_used() -> None:
         for model in (codec, other):
             model.get_parameter("inter.contextual_decoder.up1.0.weight").add_(0.05)
     assert torch.equal(codec.estimate(clip(), 1).recon, other.estimate(clip(), 1).recon)
+
+
+@pytest.mark.parametrize("build", [lambda: DCVCDC(DCVCDCConfig.small()), lambda: DCVCFM(DCVCFMConfig.small()), lambda: SEVC(SEVCConfig.small())])
+def test_channels_last_networks_get_their_feature_maps_channels_last(build) -> None:
+    """A convolution with channels-last weights copies a contiguous input first; warps and
+    concatenations keep the feature maps channels-last, so only the thin inputs made from
+    frames and flows (at most 8 channels) and the latents' (1/16 resolution) are left to copy."""
+    torch.manual_seed(0)
+    codec = build().eval()
+    copied: list[tuple[str, tuple[int, ...]]] = []
+
+    def record(name: str):
+        def hook(conv: torch.nn.Conv2d, args: tuple[torch.Tensor, ...]) -> None:
+            x = args[0]
+            if is_channels_last(conv.weight) and not is_channels_last(x) and x.shape[1] > 8 and x.shape[-2] >= 16:
+                copied.append((name, tuple(x.shape)))
+        return hook
+
+    for path in codec.channels_last_modules:
+        for name, module in codec.get_submodule(path).named_modules(prefix=path):
+            if isinstance(module, torch.nn.Conv2d):
+                module.register_forward_pre_hook(record(name))
+    frames = clip()
+    codec.estimate(frames, codec.qualities[0])
+    assert frames.shape[-2] == 64 and not copied

@@ -12,7 +12,9 @@ their estimated bits per frame and latent (to 1e-6 relative) and reconstructions
 absolute), plus a `dcvc_dc_tiny` stream written before the refactoring, which must still
 decode to the same frames, and `dcvc_dc_small` / `sevc_small` streams written before the speed
 work (#30, encoded with 1 thread), which must decode to the very frames they decoded to then
-(SHA-256 of the float32 reconstructions in `snapshots/streams.json`). Regenerate with
+(SHA-256 of the float32 reconstructions in `snapshots/streams.json`), and a format version 4
+channels-last `sevc_small` stream, which must be refused (format 5 computes channels-last
+differently). Regenerate with
 GENERATE_EXPECTED=1 only for an intended change; the streams are never regenerated: a change
 that moves their reconstructions must make them fail with an error instead.
 """
@@ -30,6 +32,7 @@ import pytest
 import torch
 
 import lvc_zoo
+from lvc_zoo.errors import BitstreamError
 from lvc_zoo.models import DCVCDC, SEVC, DCVCDCConfig, SEVCConfig, VideoCodec
 from lvc_zoo.runtime import torch_threads
 
@@ -151,9 +154,15 @@ V4_CHANNELS_LAST_STREAMS = json.loads((SNAPSHOTS / "v4_channels_last.json").read
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stream", sorted(V4_CHANNELS_LAST_STREAMS))
-def test_format_version_4_channels_last_streams_decode_to_the_frames_they_decoded_to_then(stream: str) -> None:
+def test_format_version_4_channels_last_streams_are_refused_as_they_would_decode_differently(stream: str) -> None:
+    """Written before format 5 kept warped and concatenated feature maps channels-last (#30):
+    refused with a re-encode hint, because the same symbols computed now give other frames."""
     codec = codecs()[stream.split("_p")[0]]
     data = (SNAPSHOTS / stream).read_bytes()
-    assert len(data) == V4_CHANNELS_LAST_STREAMS[stream]["bytes"]
-    decoded = codec.decompress(data).numpy().astype(np.float32)
-    assert hashlib.sha256(decoded.tobytes()).hexdigest() == V4_CHANNELS_LAST_STREAMS[stream]["recon_sha256"]
+    assert len(data) == V4_CHANNELS_LAST_STREAMS[stream]["bytes"] and data[4] == 4
+    with pytest.raises(BitstreamError, match=r"format version 4 and was computed channels-last .* encode the source again"):
+        codec.decompress(data)
+    as_version_5 = data[:4] + bytes([5]) + data[5:]  # the version byte is outside every CRC; the rest is format 5
+    decoded = codec.decompress(as_version_5).numpy().astype(np.float32)
+    assert decoded.shape == (FRAMES, 3, HEIGHT, WIDTH)
+    assert hashlib.sha256(decoded.tobytes()).hexdigest() != V4_CHANNELS_LAST_STREAMS[stream]["recon_sha256"]
