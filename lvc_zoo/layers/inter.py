@@ -31,8 +31,8 @@ from ..coding.estimate import DECODED_FLOW, ESTIMATED_FLOW, WARPED_FRAME, Coder,
 from .alignment import MultiScaleContextFusion, OffsetDiversityAlignment, multiscale_flow, warp
 from .contextual import FEATURE_ADAPTOR_CYCLE, FeatureExtractor, adapt_reference_feature, feature_adaptors
 from .dpb import DCVCDPB
-from .layout import in_layout_of
 from .entropy import Hyperprior
+from .layout import in_layout_of
 
 __all__ = ["Contexts", "QSteps", "DCVCInterCodec", "keep_motion_intermediates"]
 
