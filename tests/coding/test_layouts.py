@@ -91,13 +91,20 @@ def test_the_weights_stay_contiguous_and_changed_weights_are_used() -> None:
     assert torch.equal(codec.estimate(clip(), 1).recon, other.estimate(clip(), 1).recon)
 
 
-@pytest.mark.parametrize("build", [lambda: DCVCDC(DCVCDCConfig.small()), lambda: DCVCFM(DCVCFMConfig.small()), lambda: SEVC(SEVCConfig.small())])
-def test_channels_last_networks_get_their_feature_maps_channels_last(build) -> None:
+CHANNELS_LAST_MODELS = {
+    "dcvc_dc": lambda: DCVCDC(DCVCDCConfig.small()),
+    "dcvc_fm": lambda: DCVCFM(DCVCFMConfig.small()),
+    "sevc": lambda: SEVC(SEVCConfig.small()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS_LAST_MODELS))
+def test_channels_last_networks_get_their_feature_maps_channels_last(name: str) -> None:
     """A convolution with channels-last weights copies a contiguous input first; warps and
     concatenations keep the feature maps channels-last, so only the thin inputs made from
     frames and flows (at most 8 channels) and the latents' (1/16 resolution) are left to copy."""
     torch.manual_seed(0)
-    codec = build().eval()
+    codec = CHANNELS_LAST_MODELS[name]().eval()
     copied: list[tuple[str, tuple[int, ...]]] = []
 
     def record(name: str):
