@@ -126,10 +126,8 @@ class ChannelsLastWeights:
     returns a channels-last result, whatever its input's layout (a contiguous input is copied
     first; `lvc_zoo.layers.layout` keeps feature maps channels-last so that it rarely is), so
     a whole network computes channels-last without reordering every feature map into and out
-    of blocked formats:
-    17 % less CPU time in DCVC-DC's convolutions at 256x256 (measured, 2 threads; on CUDA it
-    is unmeasured).
-    The result is the same network rounded differently in the last bits, which is why a
+    of blocked formats: 17 % less CPU time in DCVC-DC's convolutions at 256x256 (measured,
+    2 threads; on CUDA it is unmeasured). The result is the same network rounded differently in the last bits, which is why a
     stream records its layout (`lvc_zoo.coding.bitstream.LAYOUTS`).
 
     The modules keep their contiguous parameters (state_dict, optimiser and checkpoints see

@@ -1,6 +1,6 @@
 """The lvc_zoo container: a header naming model and weights, then named chunks per frame.
 
-Layout of format version 4 (all integers big-endian):
+Layout of format versions 4 and 5 (all integers big-endian):
 
     magic "LVCZ" | format version u8 | header length u16 | header | header CRC32 u32
     header: model (u8 length + ASCII) | weights hash (8 bytes) | quality u8 | width u32 |
@@ -286,7 +286,7 @@ def _frame_crc(header_crc: int, index: int, descriptor: bytes) -> int:
 
 
 def write_stream(header: StreamHeader, frames: list[CodedFrame]) -> bytes:
-    """Serialise a header and its frames into one bytes object (format version 4).
+    """Serialise a header and its frames into one bytes object (format version `FORMAT_VERSION`).
 
     Raises:
         InputError: the header is outside the container's limits, the frame count differs

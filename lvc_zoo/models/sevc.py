@@ -423,9 +423,10 @@ class SEVC(VideoCodec):
         "inter.inter_layer_prediction",
         "inter.latent_inter_layer_prediction",
     )
-    """[choice] The enhancement layer, its reference-feature adaptors and the inter-layer prediction,
-    where nearly all of a P frame's work is; the base layer and the I-frame codec stay contiguous: the base layer's rate is small
-    and sensitive, and the numbers snapshot pins it to 1e-6."""
+    """[choice] The enhancement layer, its reference-feature adaptors and the inter-layer
+    prediction, where nearly all of a P frame's work is; the base layer and the I-frame codec
+    stay contiguous: the base layer's rate is small and sensitive, and the numbers snapshot pins
+    it to 1e-6."""
     parameter_groups = {
         **VideoCodec.parameter_groups,
         "base": BASE_PARAMETERS,

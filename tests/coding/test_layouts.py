@@ -20,6 +20,11 @@ from lvc_zoo.models import DCVCDC, DCVCFM, LSTVC, SEVC, DCVCDCConfig, DCVCFMConf
 CHANNELS_LAST, CONTIGUOUS = LAYOUTS.index("channels_last"), LAYOUTS.index("contiguous")
 
 
+def as_version(data: bytes, version: int) -> bytes:
+    """`data` with the format version byte set to `version` (it lies outside every CRC; versions 4 and 5 share a layout)."""
+    return data[:4] + bytes([version]) + data[5:]
+
+
 def small_dcvc_dc(seed: int = 0) -> DCVCDC:
     torch.manual_seed(seed)
     return DCVCDC(DCVCDCConfig.small()).eval()
@@ -69,6 +74,15 @@ def test_the_layout_decides_the_numbers_and_each_stream_decodes_in_its_own() -> 
     as_contiguous = codec.decompress(relayout(data, CONTIGUOUS))  # the same symbols computed contiguous
     assert not torch.equal(as_contiguous, recon)  # so a stream must say which it was written in
     assert torch.equal(codec.decompress(relayout(data, CHANNELS_LAST)), recon)
+
+
+def test_format_version_4_is_read_when_contiguous_and_refused_when_channels_last() -> None:
+    codec = small_dcvc_dc()
+    data = codec.compress(clip(), quality=1)
+    contiguous = relayout(data, CONTIGUOUS)
+    assert torch.equal(codec.decompress(as_version(contiguous, 4)), codec.decompress(contiguous))
+    with pytest.raises(BitstreamError, match=r"format version 4 and was computed channels-last .* encode the source again"):
+        codec.decompress(as_version(data, 4))
 
 
 def test_an_unknown_layout_is_refused() -> None:
